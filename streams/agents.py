@@ -1,0 +1,154 @@
+"""The agents: decode -> look up state -> evaluate -> update state -> route.
+
+One agent reads the two co-partitioned input topics (plus two internal co-partitioned
+topics) so that an order's events and messages are handled in one place, in arrival order.
+A second agent is the buyer-keyed stage that carries a buyer's opt-out to all its orders.
+"""
+from __future__ import annotations
+
+import base64
+import time
+
+import faust
+import orjson
+import structlog
+
+from .config import Config
+from .gateway import (BUYER_EVENTS_TOPIC, DEAD_LETTER_TOPIC, INPUT_TOPICS, ORDER_UPDATES_TOPIC,
+                      PENDING_EXPIRY_TOPIC, ROUTE_TOPICS, decide, on_buyer_message, on_order_event,
+                      on_order_update)
+from .records import InvalidRecord, decode_message_request, decode_order_event
+from .state import ForeignEvent, is_known
+from .timeutil import format_ts, utcnow
+from .web import metrics
+
+log = structlog.get_logger("msggate")
+MAX_PENDING_PER_ORDER = 50
+
+
+def register_agents(app: faust.App, config: Config) -> None:
+    raw = {"key_serializer": "raw", "value_serializer": "raw"}
+    main_topics = app.topic(*INPUT_TOPICS, ORDER_UPDATES_TOPIC, PENDING_EXPIRY_TOPIC, **raw)
+    buyer_topic = app.topic(BUYER_EVENTS_TOPIC, **raw)
+    out = {route: app.topic(name, **raw) for route, name in ROUTE_TOPICS.items()}
+    dead_letter = app.topic(DEAD_LETTER_TOPIC, **raw)
+    buyer_events = app.topic(BUYER_EVENTS_TOPIC, **raw)
+    order_updates = app.topic(ORDER_UPDATES_TOPIC, **raw)
+    expiry = app.topic(PENDING_EXPIRY_TOPIC, **raw)
+
+    orders = app.Table("orders", default=None, key_type=str)
+    pending = app.Table("pending", default=None, key_type=str)
+    buyers = app.Table("buyers", default=None, key_type=str)
+    grace = config.gateway.grace_period_seconds
+    app.msggate_tables = {"orders": orders, "pending": pending, "buyers": buyers}
+
+    async def to_dead_letter(message, reason: str, kind: str) -> None:
+        metrics.DEAD_LETTERS.labels(kind=kind).inc()
+        value = message.value or b""
+        try:
+            text, encoding = value.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            text, encoding = base64.b64encode(value).decode(), "base64"
+        record = {"reason": reason, "kind": kind, "topic": message.topic, "partition": message.partition,
+                  "offset": message.offset, "key": (message.key or b"").decode("utf-8", "replace"),
+                  "raw": text, "raw_encoding": encoding, "received_at": format_ts(utcnow())}
+        log.warning("dead_letter", topic=message.topic, offset=message.offset, reason=reason)
+        await dead_letter.send(key=message.key, value=orjson.dumps(record))
+
+    async def route(decision: dict, started: float) -> None:
+        metrics.observe_decision(decision, time.perf_counter() - started)
+        log.debug("decision", message_id=decision["message_id"], order_id=decision["order_id"],
+                  seller_id=decision["seller_id"], route=decision["route"],
+                  codes=[v["code"] for v in decision["violations"]])
+        await out[decision["route"]].send(key=decision["order_id"].encode(), value=orjson.dumps(decision))
+
+    async def handle_request(message, started: float) -> None:
+        request = decode_message_request(message.value)
+        if message.key is not None and message.key.decode("utf-8", "replace") != request["order_id"]:
+            raise InvalidRecord(f"record key {message.key!r} is not the order_id {request['order_id']!r}",
+                                kind="key")
+        decision = decide(orders, request, config, decided_at=format_ts(utcnow()), wait_if_unknown=grace > 0)
+        if decision is not None:
+            await route(decision, started)
+            return
+        parked = pending.get(request["order_id"]) or []
+        if len(parked) >= MAX_PENDING_PER_ORDER:
+            await route(decide(orders, request, config, decided_at=format_ts(utcnow())), started)
+            return
+        parked.append({"request": request, "deadline": time.time() + grace, "partition": message.partition})
+        pending[request["order_id"]] = parked
+
+    async def release_pending(order_id: str, only_message: str | None = None) -> None:
+        parked = pending.get(order_id)
+        if not parked:
+            return
+        keep = []
+        for entry in parked:
+            if only_message is not None and entry["request"]["message_id"] != only_message:
+                keep.append(entry)
+                continue
+            decision = decide(orders, entry["request"], config, decided_at=format_ts(utcnow()))
+            await route(decision, time.perf_counter())
+        if keep:
+            pending[order_id] = keep
+        else:
+            del pending[order_id]
+
+    async def handle_order_event(message) -> None:
+        event = decode_order_event(message.value)
+        try:
+            outcome = on_order_event(orders, event, partition=message.partition)
+        except ForeignEvent as exc:
+            raise InvalidRecord(str(exc), kind="foreign") from None
+        for buyer_message in outcome.buyer_messages:
+            await buyer_events.send(key=buyer_message["buyer_id"].encode(), value=orjson.dumps(buyer_message))
+        if outcome.changed and is_known(outcome.record):
+            await release_pending(event["order_id"])
+
+    @app.agent(main_topics, concurrency=1)
+    async def gateway(stream):
+        async for event in stream.events():
+            message = event.message
+            started = time.perf_counter()
+            try:
+                if message.topic == "messages.requests":
+                    await handle_request(message, started)
+                elif message.topic == "orders.events":
+                    await handle_order_event(message)
+                elif message.topic == ORDER_UPDATES_TOPIC:
+                    on_order_update(orders, orjson.loads(message.value))
+                elif message.topic == PENDING_EXPIRY_TOPIC:
+                    marker = orjson.loads(message.value)
+                    await release_pending(marker["order_id"], marker["message_id"])
+            except InvalidRecord as exc:
+                await to_dead_letter(message, exc.reason, exc.kind)
+            except Exception as exc:  # one bad record must never stop the worker
+                log.exception("record_failed", topic=message.topic, offset=message.offset)
+                await to_dead_letter(message, f"internal error: {type(exc).__name__}: {exc}", "internal")
+
+    @app.agent(buyer_topic, concurrency=1)
+    async def buyer_stage(stream):
+        async for event in stream.events():
+            try:
+                for update in on_buyer_message(buyers, orjson.loads(event.message.value)):
+                    await order_updates.send(key=update["order_id"].encode(), value=orjson.dumps(update),
+                                             partition=update["partition"])
+            except Exception:
+                log.exception("buyer_stage_failed", offset=event.message.offset)
+
+    sent_markers: set[tuple[str, str]] = set()
+
+    @app.timer(interval=1.0)
+    async def expire_pending():
+        # Deadlines are checked here, but the decision is taken in the agent, inside the order's
+        # partition, via a marker record: table writes stay on the right changelog partition.
+        now = time.time()
+        for order_id, parked in list(pending.items()):
+            for entry in parked or []:
+                marker = (order_id, entry["request"]["message_id"])
+                if entry["deadline"] <= now and marker not in sent_markers:
+                    sent_markers.add(marker)
+                    await expiry.send(key=order_id.encode(), partition=entry["partition"],
+                                      value=orjson.dumps({"order_id": order_id, "message_id": marker[1]}))
+        if len(sent_markers) > 100_000:
+            sent_markers.clear()

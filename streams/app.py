@@ -1,0 +1,26 @@
+"""The Faust app and its settings, nothing else."""
+from __future__ import annotations
+
+import faust
+
+
+def make_app(bootstrap: str, *, partitions: int, store: str = "memory://", web_port: int = 6066,
+             data_dir: str | None = None) -> faust.App:
+    return faust.App(
+        "msggate",
+        broker=[f"kafka://{server}" for server in bootstrap.split(",")],
+        store=store,
+        topic_partitions=partitions,
+        topic_disable_leader=True,
+        # A local worker joins its group in a few seconds instead of ~30 s (join = session timeout / 2).
+        broker_session_timeout=6.0,
+        broker_heartbeat_interval=1.0,
+        broker_rebalance_timeout=20.0,
+        stream_buffer_maxsize=32768,
+        producer_linger_ms=5,
+        web_port=web_port,
+        web_bind="127.0.0.1",
+        web_host="127.0.0.1",
+        datadir=data_dir or "/tmp/msggate-worker-data",
+        table_cleanup_interval=60.0,
+    )

@@ -1,0 +1,139 @@
+"""Offline commands, same engine, no broker: check, replay, rules, config check."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import orjson
+
+from ..gateway import decide, on_buyer_message, on_order_event, on_order_update
+from ..policy.engine import evaluate
+from ..records import InvalidRecord, decode_message_request, decode_order_event, decode_order_state
+from ..state import ForeignEvent
+from .common import json_lines, load_config, open_input, write_json
+
+
+def register(sub, add_config) -> None:
+    p = sub.add_parser("check", help="decide JSON-lines {request, order} records offline",
+                       description="Read JSON lines {\"request\": {...}, \"order\": {...}|null} from FILE (or - for "
+                                   "stdin) and write one decision per line to stdout, in input order. An unknown "
+                                   "order (null) is blocked at once with ORD001 (retryable). A line that is not "
+                                   "valid gets an error object {\"error\": ..., \"line\": N} in its place.")
+    p.add_argument("file", metavar="FILE|-")
+    add_config(p)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("replay", help="run interleaved order events and requests through the stateful logic",
+                       description="Read JSON lines, each {\"order_event\": {...}} or {\"message_request\": {...}}, "
+                                   "and run them in order through the same stateful logic as the stream agents "
+                                   "(order state, buyer opt-out across orders, review counts, duplicates). "
+                                   "Prints one decision per message request, in input order. A request whose order "
+                                   "has no events yet is decided at once (ORD001, retryable): replay has no grace "
+                                   "period. Invalid lines are reported on stderr and as {\"error\"} lines.")
+    p.add_argument("file", metavar="FILE|-")
+    add_config(p)
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("rules", help="list the rules, or show one rule's documentation",
+                       description="Without CODE: every rule with its code, name, default action and one line. "
+                                   "With CODE: the rule's full documentation.")
+    p.add_argument("code", nargs="?", help="a rule code, e.g. TYP004")
+    p.add_argument("--markdown", action="store_true", help="print all rules as Markdown (docs/rules.md)")
+    p.set_defaults(func=cmd_rules)
+
+    p = sub.add_parser("config", help="per-seller configuration tools")
+    config_sub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
+    config_sub.required = True
+    c = config_sub.add_parser("check", help="validate a per-seller configuration file",
+                              description="Validate FILE; prints a summary, or the first error and exits 1.")
+    c.add_argument("file", metavar="FILE")
+    c.set_defaults(func=cmd_config_check)
+
+
+def _error_line(out, number: int, message: str) -> None:
+    print(f"msggate: line {number}: {message}", file=sys.stderr)
+    write_json(out, {"error": message, "line": number})
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    out = sys.stdout.buffer
+    failures = 0
+    for number, line in json_lines(open_input(args.file)):
+        try:
+            item = orjson.loads(line)
+            if not isinstance(item, dict) or "request" not in item:
+                raise InvalidRecord('expected an object {"request": {...}, "order": {...} | null}')
+            request = decode_message_request(item["request"])
+            order = item.get("order")
+            if order is not None:
+                order = decode_order_state(order)
+        except (orjson.JSONDecodeError, InvalidRecord) as exc:
+            failures += 1
+            _error_line(out, number, getattr(exc, "reason", None) or f"not valid JSON: {exc}")
+            continue
+        write_json(out, evaluate(request, order, config.for_seller(request["seller_id"])))
+    out.flush()
+    return 1 if failures else 0
+
+
+class Replayer:
+    """The agents' stateful logic over in-memory tables, for `replay` and tests."""
+
+    def __init__(self, config):
+        self.config = config
+        self.orders: dict = {}
+        self.buyers: dict = {}
+
+    def order_event(self, event: dict) -> None:
+        outcome = on_order_event(self.orders, event)
+        for message in outcome.buyer_messages:
+            for update in on_buyer_message(self.buyers, message):
+                on_order_update(self.orders, update)
+
+    def message_request(self, request: dict) -> dict:
+        return decide(self.orders, request, self.config)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    replayer = Replayer(load_config(args.config))
+    out = sys.stdout.buffer
+    failures = 0
+    for number, line in json_lines(open_input(args.file)):
+        try:
+            item = orjson.loads(line)
+            if isinstance(item, dict) and "order_event" in item:
+                replayer.order_event(decode_order_event(item["order_event"]))
+            elif isinstance(item, dict) and "message_request" in item:
+                write_json(out, replayer.message_request(decode_message_request(item["message_request"])))
+            else:
+                raise InvalidRecord('expected {"order_event": {...}} or {"message_request": {...}}')
+        except (orjson.JSONDecodeError, InvalidRecord, ForeignEvent) as exc:
+            failures += 1
+            _error_line(out, number, getattr(exc, "reason", None) or str(exc))
+    out.flush()
+    return 1 if failures else 0
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from ..policy.docs import rule_doc, rules_markdown, rules_table
+    from ..policy.registry import RULES_BY_CODE
+
+    if args.markdown:
+        sys.stdout.write(rules_markdown())
+    elif args.code:
+        rule = RULES_BY_CODE.get(args.code.upper())
+        if rule is None:
+            print(f"msggate: unknown rule code {args.code!r}; run `msggate rules` for the list", file=sys.stderr)
+            return 2
+        sys.stdout.write(rule_doc(rule))
+    else:
+        sys.stdout.write(rules_table())
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    config = load_config(args.file)
+    print(f"{args.file}: OK: defaults + {len(config.overrides)} seller override(s); "
+          f"grace period {config.gateway.grace_period_seconds:g} s")
+    return 0

@@ -1,0 +1,1 @@
+"""The pure policy engine: rules, analysis, evaluation. No I/O, no clock."""

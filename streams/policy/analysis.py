@@ -1,0 +1,262 @@
+"""One pass over a message: subject, body text or HTML, links, images, styling.
+
+Every rule reads the `Analysis` of its message; none parses anything again. HTML is
+parsed once with lxml.html (measured ~18 us per 1.5 KB email against ~290 us for
+BeautifulSoup+lxml, the same tree for our purposes); plain-text bodies skip the parser.
+"""
+from __future__ import annotations
+
+import html as html_lib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cached_property
+from urllib.parse import urlsplit
+
+import lxml.html
+from lxml import etree
+
+ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"), None)
+URL_RE = re.compile(r"""(?i)\b((?:https?|ftp)://[^\s<>"'\]\)]+|www\.[^\s<>"'\]\)]+)""")
+# Bare domains written without scheme ("mystore.com/deals"); TLDs limited to avoid file names.
+BARE_DOMAIN_RE = re.compile(
+    r"(?i)(?<![@\w./-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+"
+    r"(?:com|net|org|info|biz|shop|store|online|site|io|co|us|uk|de|fr|es|it|jp|eu|ca|mx|br|in|nl|se|pl|at|ch|be|au)"
+    r"(?:\.[a-z]{2})?)(?![\w@-])(/[^\s<>\"']*)?"
+)
+_CSS_DECL_RE = re.compile(r"\s*([-a-zA-Z]+)\s*:\s*([^;]+)")
+_LENGTH_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(px|%|em|rem|pt)?\s*$")
+BLOCK_TAGS = {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "td", "th", "ul", "ol", "blockquote"}
+NON_CONTENT_TAGS = {"script", "style", "head", "title", "noscript", "template"}
+
+
+def normalize(text: str) -> str:
+    """Fold disguises: full-width to ASCII (NFKC), zero-width characters removed, entities decoded."""
+    if "&" in text:
+        text = html_lib.unescape(text)
+    return unicodedata.normalize("NFKC", text).translate(ZERO_WIDTH)
+
+
+def parse_style(style: str) -> dict[str, str]:
+    return {m.group(1).lower(): m.group(2).strip().lower() for m in _CSS_DECL_RE.finditer(style or "")}
+
+
+def css_length_px(value: str | None, max_width: int) -> float | None:
+    """A CSS length in px; percentages are of the content width, em/rem at 16 px."""
+    if not value:
+        return None
+    match = _LENGTH_RE.match(value.replace("!important", ""))
+    if not match:
+        return None
+    number, unit = float(match.group(1)), match.group(2) or "px"
+    if unit == "%":
+        return number / 100 * max_width
+    if unit in ("em", "rem"):
+        return number * 16
+    if unit == "pt":
+        return number * 4 / 3
+    return number
+
+
+@dataclass(slots=True)
+class Link:
+    href: str
+    text: str
+    host: str
+    scheme: str
+    has_image: bool = False
+    from_html: bool = True
+    aria_label: str = ""
+
+
+@dataclass(slots=True)
+class Image:
+    src: str
+    alt: str | None
+    width: str | None
+    height: str | None
+    hidden: bool
+    host: str
+    scheme: str
+    link: Link | None = None
+
+
+@dataclass(slots=True)
+class StyleUse:
+    tag: str
+    prop: str
+    value: str
+    snippet: str
+
+
+@dataclass
+class Analysis:
+    subject: str
+    body_format: str
+    text: str                                   # visible body text (HTML: text content)
+    links: list[Link] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
+    styles: list[StyleUse] = field(default_factory=list)   # inline style declarations + attributes
+    style_blocks: list[str] = field(default_factory=list)
+    font_tags: list[str] = field(default_factory=list)
+    center_tags: int = 0
+    break_runs: list[tuple[int, str]] = field(default_factory=list)  # (length, evidence)
+    data_tables_without_headers: list[str] = field(default_factory=list)
+    parse_error: str | None = None
+
+    @cached_property
+    def full_text(self) -> str:
+        return f"{self.subject}\n{self.text}"
+
+    @cached_property
+    def norm_text(self) -> str:
+        """Subject + body, normalised for pattern matching (NFKC, no zero-width, lower case)."""
+        return normalize(self.full_text).lower()
+
+    @cached_property
+    def alt_texts(self) -> str:
+        return "\n".join(img.alt for img in self.images if img.alt)
+
+
+def _host_scheme(url: str) -> tuple[str, str]:
+    url = url.strip()
+    schemeless = url.lower().startswith("www.")
+    try:
+        parts = urlsplit("http://" + url if schemeless else url)
+        return (parts.hostname or "").lower(), "" if schemeless else parts.scheme.lower()
+    except ValueError:
+        return "", ""
+
+
+def _text_links(text: str) -> list[Link]:
+    links = []
+    for match in URL_RE.finditer(text):
+        url = match.group(1).rstrip(".,;:!?")
+        host, scheme = _host_scheme(url)
+        links.append(Link(href=url, text=url, host=host, scheme=scheme or "", from_html=False))
+    covered = {link.host for link in links}
+    for match in BARE_DOMAIN_RE.finditer(text):
+        host = match.group(1).lower()
+        if host in covered or any(host.endswith("." + c) for c in covered):
+            continue
+        links.append(Link(href=match.group(0), text=match.group(0), host=host, scheme="", from_html=False))
+    return links
+
+
+def _text_break_runs(text: str) -> list[tuple[int, str]]:
+    runs = []
+    for match in re.finditer(r"\n(?:[ \t\r]*\n){2,}", text):
+        runs.append((match.group(0).count("\n"), repr(match.group(0))))
+    return runs
+
+
+def analyse(subject: str, body: str, body_format: str, max_width: int = 600) -> Analysis:
+    if body_format != "html":
+        text = body.replace("\r\n", "\n")
+        result = Analysis(subject=subject, body_format="text", text=text)
+        result.links = _text_links(normalize(text))
+        result.break_runs = _text_break_runs(text)
+        return result
+    return _analyse_html(subject, body, max_width)
+
+
+def _analyse_html(subject: str, body: str, max_width: int) -> Analysis:
+    result = Analysis(subject=subject, body_format="html", text="")
+    if not body.strip():
+        return result
+    try:
+        root = lxml.html.document_fromstring(body)
+    except (etree.ParserError, ValueError) as exc:
+        result.parse_error = str(exc)
+        result.text = body
+        result.links = _text_links(normalize(body))
+        return result
+
+    texts: list[str] = []
+    run, run_evidence = 0, []
+
+    def close_run():
+        nonlocal run, run_evidence
+        if run > 2:
+            result.break_runs.append((run, "".join(run_evidence)[:120]))
+        run, run_evidence = 0, []
+
+    hidden_depth: list[etree._Element] = []
+    for el in root.iter():
+        if not isinstance(el.tag, str):  # comments, processing instructions
+            if el.tail:
+                texts.append(el.tail)
+            continue
+        tag = el.tag.lower()
+        if tag in NON_CONTENT_TAGS:
+            if tag == "style" and el.text:
+                result.style_blocks.append(el.text.strip()[:200])
+            if el.tail:
+                texts.append(el.tail)
+            continue
+        attrs = el.attrib
+        style = parse_style(attrs.get("style", ""))
+        for prop, value in style.items():
+            result.styles.append(StyleUse(tag, prop, value, f'<{tag} style="{prop}: {value}">'))
+        for attr in ("align", "color", "face", "bgcolor", "valign"):
+            if attr in attrs:
+                result.styles.append(StyleUse(tag, attr, attrs[attr].lower(), f'<{tag} {attr}="{attrs[attr]}">'))
+        if tag == "font":
+            result.font_tags.append(f"<font{''.join(f' {k}={v!r}' for k, v in attrs.items())}>")
+        elif tag == "center":
+            result.center_tags += 1
+
+        own_text = (el.text or "").strip()
+        if tag == "br":
+            run += 1
+            run_evidence.append("<br>")
+            if (el.tail or "").strip():
+                close_run()
+        elif tag in ("p", "div") and not own_text and len(el) == 0:
+            run += 2
+            run_evidence.append(f"<{tag}></{tag}>")
+        elif own_text:
+            close_run()
+
+        if tag in BLOCK_TAGS:
+            texts.append("\n" if tag not in ("td", "th") else " ")
+        if el.text:
+            texts.append(el.text)
+        if el.tail:
+            if tag not in ("br",) and el.tail.strip():
+                close_run()
+            texts.append(el.tail)
+
+        if tag == "a" and "href" in attrs:
+            href = attrs["href"].strip()
+            host, scheme = _host_scheme(href)
+            link_text = " ".join(el.text_content().split())
+            imgs = el.findall(".//img")
+            link = Link(href=href, text=link_text, host=host, scheme=scheme, has_image=bool(imgs),
+                        aria_label=attrs.get("aria-label", "") or attrs.get("title", ""))
+            result.links.append(link)
+            for img in imgs:
+                img.set("data-msggate-link", str(len(result.links) - 1))
+        elif tag == "img":
+            src = attrs.get("src", "").strip()
+            host, scheme = _host_scheme(src)
+            hidden = style.get("display") == "none" or style.get("visibility") == "hidden" \
+                or style.get("opacity") in ("0", "0.0") or "hidden" in attrs
+            link_index = attrs.get("data-msggate-link")
+            result.images.append(Image(
+                src=src, alt=attrs.get("alt"), width=attrs.get("width") or style.get("width"),
+                height=attrs.get("height") or style.get("height"), hidden=hidden, host=host, scheme=scheme,
+                link=result.links[int(link_index)] if link_index is not None else None,
+            ))
+        elif tag == "table" and attrs.get("role", "").lower() not in ("presentation", "none"):
+            rows = el.findall(".//tr")
+            if len(rows) >= 2 and not el.findall(".//th") \
+                    and max(len(r.findall("td")) for r in rows) >= 2:
+                first_cells = [" ".join(td.text_content().split()) for td in rows[0].findall("td")]
+                result.data_tables_without_headers.append(" | ".join(first_cells)[:120])
+    close_run()
+    result.text = re.sub(r"[ \t]*\n[ \t\n]*", "\n", "".join(texts)).strip()
+    # URLs written as text inside the HTML count too (e.g. "visit www.shop.example").
+    html_hosts = {link.host for link in result.links}
+    result.links.extend(l for l in _text_links(normalize(result.text)) if l.host not in html_hosts)
+    return result

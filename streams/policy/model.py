@@ -1,0 +1,60 @@
+"""What rules receive (`Context`) and what they return (`Finding`)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from ..config import SellerConfig
+from .analysis import Analysis, analyse
+
+IMPORTANT_TAG_RE = re.compile(r"\[important\]", re.IGNORECASE)
+ORDER_ID_RE = re.compile(r"(?<!\d)(\d{3})\s?[-‐‑‒–—―−]\s?(\d{7})\s?[-‐‑‒–—―−]\s?(\d{7})(?!\d)")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule firing: the exact offending snippet and one sentence a seller understands."""
+
+    evidence: str
+    detail: str
+
+
+@dataclass
+class Context:
+    """Everything a rule may look at. Built once per message by the engine."""
+
+    request: dict[str, Any]
+    order: dict[str, Any] | None      # order-state snapshot, None if unknown
+    config: SellerConfig
+    now: datetime                     # the request's `requested_at`: the engine has no clock
+    critical: bool
+    seller_usage: dict[str, Any] | None = None   # VOL001: {"sent_today", "cap", "resets_at"}
+
+    @property
+    def reason(self) -> str:
+        return self.request["contact_reason"]
+
+    @property
+    def proactive(self) -> bool:
+        return self.request["contact_reason"] != "reply_to_buyer"
+
+    @property
+    def subject(self) -> str:
+        return self.request["subject"]
+
+    @cached_property
+    def analysis(self) -> Analysis:
+        return analyse(self.request["subject"], self.request["body"], self.request["body_format"],
+                       self.config.max_width_px)
+
+    @cached_property
+    def order_ids_mentioned(self) -> list[tuple[str, str]]:
+        """(normalised id, snippet as written) for every 3-7-7 order id in subject or body."""
+        return [("-".join(m.groups()), m.group(0)) for m in ORDER_ID_RE.finditer(self.analysis.norm_text)]
+
+    @property
+    def has_important_tag(self) -> bool:
+        return IMPORTANT_TAG_RE.search(self.request["subject"]) is not None

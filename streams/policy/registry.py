@@ -1,0 +1,61 @@
+"""The one table of rules: code -> rule (compare ruff's `codes.rs`).
+
+Codes are the public contract (RULES.md): never renumber, retire instead. Adding a rule is
+one function in its family module plus one line here plus its tests.
+"""
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .model import Context, Finding
+from .rules import identity, optout, reasons, timing, types
+
+Check = Callable[[Context], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    default_action: str         # "block" | "warn"
+    check: Check
+    retryable: bool = False     # blocked now, may pass later (unknown order, daily cap)
+    needs_order: bool = False   # skipped when the order is unknown (ORD001 covers it)
+
+    @property
+    def family(self) -> str:
+        return self.check.__module__.rsplit(".", 1)[-1]
+
+    @property
+    def doc(self) -> str:
+        return inspect.cleandoc(self.check.__doc__ or "")
+
+    @property
+    def summary(self) -> str:
+        first = self.doc.split("\n", 1)[0]
+        return first.removeprefix("What it does: ")
+
+
+RULES: tuple[Rule, ...] = (
+    # 1. who, why, when
+    Rule("REA001", "contact-reason-not-permitted", "block", reasons.contact_reason_not_permitted),
+    Rule("REA002", "contact-reason-invalid-for-order-state", "block", reasons.contact_reason_invalid_for_order_state, needs_order=True),
+    Rule("TIM001", "outside-completion-window", "block", timing.outside_completion_window, needs_order=True),
+    Rule("TIM002", "review-request-timing", "block", timing.review_request_timing, needs_order=True),
+    Rule("ORD001", "order-unknown", "block", reasons.order_unknown, retryable=True),
+    # 2. required content
+    Rule("ID001", "missing-order-id", "block", identity.missing_order_id),
+    Rule("ID002", "foreign-order-id", "block", identity.foreign_order_id),
+    # 3. prohibited types
+    Rule("TYP007", "repeat-review-request", "block", types.repeat_review_request, needs_order=True),
+    # 6. opt-out
+    Rule("OPT001", "buyer-opted-out", "block", optout.buyer_opted_out, needs_order=True),
+    Rule("OPT002", "important-tag-required", "block", optout.important_tag_required, needs_order=True),
+    Rule("OPT003", "important-tag-misuse", "block", optout.important_tag_misuse),
+)
+
+RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
+RULE_CODES: frozenset[str] = frozenset(RULES_BY_CODE)
+assert len(RULES_BY_CODE) == len(RULES), "duplicate rule code in the registry"

@@ -1,0 +1,1 @@
+"""The worker's web server: health, readiness, metrics (and the dashboard)."""

@@ -1,0 +1,106 @@
+"""One real Apache Kafka broker and one gateway worker for all stream tests of a run."""
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from streams.broker import KafkaBroker, free_port
+from streams.gateway import OUTPUT_TOPICS
+from streams.kafka_admin import create_topics
+
+ROOT = Path(__file__).resolve().parents[2]
+GRACE_SECONDS = 4
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory):
+    kafka = KafkaBroker(free_port(), data_dir=tmp_path_factory.mktemp("kafka"), log=print).start()
+    asyncio.run(create_topics(kafka.bootstrap, partitions=4))
+    yield kafka
+    kafka.stop()
+
+
+@pytest.fixture(scope="session")
+def worker(broker, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("worker")
+    config = folder / "msggate.toml"
+    config.write_text(f"[gateway]\ngrace_period_seconds = {GRACE_SECONDS}\n")
+    web_port = free_port()
+    log = open(folder / "worker.log", "wb")
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap}
+    proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker", "--config", str(config),
+                             "--web-port", str(web_port), "--data-dir", str(folder / "data")],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, (folder / "worker.log").read_text()[-3000:]
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/readyz", timeout=1) as response:
+                if b'"ready":true' in response.read() and _assigned(web_port):
+                    break
+        except OSError:
+            pass
+        time.sleep(0.5)
+    else:
+        pytest.fail("worker not ready: " + (folder / "worker.log").read_text()[-3000:])
+    yield {"proc": proc, "web_port": web_port, "log": folder / "worker.log"}
+    proc.terminate()
+    assert proc.wait(60) == 0, (folder / "worker.log").read_text()[-3000:]
+
+
+def _assigned(web_port: int) -> bool:
+    with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/readyz", timeout=1) as response:
+        return b'"assigned_partitions":0' not in response.read()
+
+
+class Gateway:
+    def __init__(self, bootstrap: str):
+        self.bootstrap = bootstrap
+
+    def send(self, records: list[tuple[str, bytes | dict, bytes | None]]) -> None:
+        async def go():
+            producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap)
+            await producer.start()
+            try:
+                for topic, value, key in records:
+                    raw = value if isinstance(value, bytes) else orjson.dumps(value)
+                    if key is None and isinstance(value, dict):
+                        key = value["order_id"].encode()
+                    await producer.send_and_wait(topic, raw, key=key)
+            finally:
+                await producer.stop()
+        asyncio.run(go())
+
+    def collect(self, want, timeout: float = 30) -> list[tuple[str, dict]]:
+        """All output records (topic, record) until `want(records)` is true or the timeout."""
+        async def go():
+            consumer = AIOKafkaConsumer(*OUTPUT_TOPICS, bootstrap_servers=self.bootstrap,
+                                        auto_offset_reset="earliest", enable_auto_commit=False)
+            await consumer.start()
+            found: list[tuple[str, dict]] = []
+            try:
+                deadline = time.monotonic() + timeout
+                while time.monotonic() < deadline:
+                    batch = await consumer.getmany(timeout_ms=500)
+                    for records in batch.values():
+                        found.extend((m.topic, orjson.loads(m.value)) for m in records)
+                    if want(found):
+                        break
+            finally:
+                await consumer.stop()
+            return found
+        return asyncio.run(go())
+
+
+@pytest.fixture(scope="session")
+def gateway(broker, worker):
+    return Gateway(broker.bootstrap)

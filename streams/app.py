@@ -1,6 +1,8 @@
 """The Faust app and its settings, nothing else."""
 from __future__ import annotations
 
+import os
+
 import faust
 
 
@@ -19,7 +21,7 @@ def make_app(bootstrap: str, *, partitions: int, store: str = "memory://", web_p
         stream_buffer_maxsize=32768,
         producer_linger_ms=5,
         web_port=web_port,
-        web_bind="127.0.0.1",
+        web_bind=os.environ.get("MSGGATE_WEB_BIND", "127.0.0.1"),
         web_host="127.0.0.1",
         datadir=data_dir or "/tmp/msggate-worker-data",
         table_cleanup_interval=60.0,

@@ -43,11 +43,13 @@ def _demo(bootstrap: str, started: float) -> None:
     async def go():
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
         await producer.start()
+        previous_topic = None
         for line in lines:
             topic, record = (("orders.events", line["order_event"]) if "order_event" in line
                              else ("messages.requests", line["message_request"]))
-            if topic == "messages.requests":
-                await asyncio.sleep(0.3)  # let the order events land first (two topics are not ordered)
+            if topic == "messages.requests" and previous_topic == "orders.events":
+                await asyncio.sleep(1.0)  # let the order events land first (two topics are not ordered)
+            previous_topic = topic
             await producer.send_and_wait(topic, orjson.dumps(record), key=record["order_id"].encode())
         await producer.stop()
         consumer = AIOKafkaConsumer(*OUTPUT_TOPICS, bootstrap_servers=bootstrap, auto_offset_reset="earliest")

@@ -86,3 +86,7 @@ def test_config_check_accepts_overrides_and_rejects_bad_values(tmp_path):
 
 def test_usage_error_exits_2():
     assert run("check").returncode == 2
+
+
+def test_docs_rules_md_is_generated_from_the_registry():
+    assert (ROOT / "docs" / "rules.md").read_text() == run("rules", "--markdown").stdout

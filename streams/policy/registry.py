@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .model import Context, Finding
-from .rules import identity, optout, reasons, timing, types
+from .rules import content, identity, optout, reasons, style, timing, types
 
 Check = Callable[[Context], Iterable[Finding]]
 
@@ -50,6 +50,14 @@ RULES: tuple[Rule, ...] = (
     Rule("ID002", "foreign-order-id", "block", identity.foreign_order_id),
     # 3. prohibited types
     Rule("TYP007", "repeat-review-request", "block", types.repeat_review_request, needs_order=True),
+    # 4. content
+    Rule("CNT001", "external-link", "block", content.external_link),
+    Rule("CNT002", "insecure-link", "block", content.insecure_link),
+    Rule("CNT003", "attachment-not-permitted", "block", content.attachment_not_permitted),
+    # 5. style
+    Rule("STY003", "animated-gif", "block", style.animated_gif),
+    Rule("STY009", "excess-line-breaks", "block", style.excess_line_breaks),
+    Rule("STY010", "insecure-image", "block", style.insecure_image),
     # 6. opt-out
     Rule("OPT001", "buyer-opted-out", "block", optout.buyer_opted_out, needs_order=True),
     Rule("OPT002", "important-tag-required", "block", optout.important_tag_required, needs_order=True),

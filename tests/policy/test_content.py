@@ -1,0 +1,66 @@
+import pytest
+
+from streams.config import SellerConfig
+from tests.helpers import ORDER_ID, codes, order, request
+
+BODY = f"Order {ORDER_ID}: your parcel is delayed by two days."
+
+
+def html(extra: str) -> dict:
+    return request(body_format="html", body=f"<p>{BODY}</p>{extra}")
+
+
+@pytest.mark.parametrize("req", [
+    html('<p><a href="https://myshop.example.com/deals">our shop</a></p>'),
+    request(body=f"{BODY} See www.myshop.com for more."),
+    request(body=f"{BODY} More at myshop.de/sale"),
+])
+def test_cnt001_fires_on_external_links(req):
+    assert "CNT001" in codes(req, order())
+
+
+@pytest.mark.parametrize("req", [
+    html('<p><a href="https://www.dhl.de/de/privatkunden.html?piececode=00340434161094042557">Track</a></p>'),
+    request(body=f"{BODY} Track it at https://www.ups.com/track?tracknum=1Z999AA10123456784"),
+    request(body=f"{BODY} Details on https://www.amazon.de/gp/css/order-history"),
+])
+def test_cnt001_silent_on_amazon_and_carriers(req):
+    assert "CNT001" not in codes(req, order())
+
+
+def test_cnt001_allow_list_is_per_seller():
+    req = request(body=f"{BODY} Assembly video: https://help.mybrand.example/video")
+    assert "CNT001" in codes(req, order())
+    config = SellerConfig(link_hosts=SellerConfig().link_hosts | {"mybrand.example"})
+    assert "CNT001" not in codes(req, order(), config)
+
+
+@pytest.mark.parametrize("req", [
+    request(body=f"{BODY} Track: http://www.ups.com/track?tracknum=1Z999AA10123456784"),
+    html('<a href="http://www.dhl.de/track">Track</a>'),
+    html('<a href="HTTP://amazon.de/orders">Orders</a>'),
+])
+def test_cnt002_fires_on_insecure_links(req):
+    assert "CNT002" in codes(req, order())
+
+
+def test_cnt002_silent_on_https_links():
+    assert "CNT002" not in codes(html('<a href="https://www.dhl.de/track">Track</a>'), order())
+    assert "CNT002" not in codes(request(body=f"{BODY} https://www.amazon.com/orders"), order())
+
+
+def attachment(kind, filename="file.pdf", content_type="application/pdf"):
+    return {"filename": filename, "content_type": content_type, "size_bytes": 1000, "kind": kind}
+
+
+@pytest.mark.parametrize("files", [[attachment("other", "catalogue.pdf")],
+                                   [attachment("invoice"), attachment("other", "coupon.png", "image/png")],
+                                   [attachment("other", "survey.docx")]])
+def test_cnt003_fires_on_other_attachments(files):
+    assert "CNT003" in codes(request(attachments=files), order())
+
+
+def test_cnt003_silent_on_permitted_kinds():
+    files = [attachment("invoice"), attachment("warranty"), attachment("product_instructions")]
+    assert "CNT003" not in codes(request(attachments=files), order())
+    assert "CNT003" not in codes(request(), order())

@@ -55,7 +55,13 @@ RULES: tuple[Rule, ...] = (
     Rule("CNT002", "insecure-link", "block", content.insecure_link),
     Rule("CNT003", "attachment-not-permitted", "block", content.attachment_not_permitted),
     # 5. style
+    Rule("STY002", "emoji", "block", style.emoji_used),
     Rule("STY003", "animated-gif", "block", style.animated_gif),
+    Rule("STY004", "wide-margin", "block", style.wide_margin),
+    Rule("STY005", "oversized-image", "block", style.oversized_image),
+    Rule("STY006", "default-style-override", "block", style.default_style_override),
+    Rule("STY007", "too-many-fonts", "block", style.too_many_fonts),
+    Rule("STY008", "text-alignment", "block", style.text_alignment),
     Rule("STY009", "excess-line-breaks", "block", style.excess_line_breaks),
     Rule("STY010", "insecure-image", "block", style.insecure_image),
     # 6. opt-out

@@ -53,3 +53,66 @@ def test_sty010_fires_on_http_images(src):
 def test_sty010_silent_on_https_images():
     assert "STY010" not in codes(html('<img src="https://cdn.example.com/logo.png" alt="Logo">'), order())
     assert "STY010" not in codes(request(), order())
+
+
+@pytest.mark.parametrize("req", [
+    request(subject=f"Order {ORDER_ID} 🎉"),
+    request(body=f"{BODY} Thanks 👍🏽"),
+    html('<img src="https://cdn.example.com/logo.png" alt="🇩🇪 team">'),
+])
+def test_sty002_fires_on_emoji_anywhere(req):
+    assert "STY002" in codes(req, order())
+
+
+def test_sty002_silent_on_trademark_signs_and_accents():
+    assert "STY002" not in codes(request(body=f"{BODY} Ceramic Mug™ by Brand® — très élégant, 日本語"), order())
+
+
+@pytest.mark.parametrize("style", ["padding: 0 150px", "margin-left: 130px", "margin: 25%"])
+def test_sty004_fires_on_wide_margins(style):
+    assert "STY004" in codes(html(f'<div style="{style}">x</div>'), order())
+
+
+def test_sty004_silent_on_small_margins():
+    assert "STY004" not in codes(html('<div style="padding: 10px 20px; margin: 0 auto">x</div>'), order())
+
+
+@pytest.mark.parametrize("img", ['<img src="https://c.example/b.png" width="580" alt="b">',
+                                 '<img src="https://c.example/b.png" style="width: 100%" alt="b">',
+                                 '<img src="https://c.example/b.png" width="500px" alt="b">'])
+def test_sty005_fires_on_wide_images(img):
+    assert "STY005" in codes(html(img), order())
+
+
+def test_sty005_silent_on_small_images():
+    assert "STY005" not in codes(html('<img src="https://c.example/l.png" width="200" alt="Logo">'), order())
+
+
+@pytest.mark.parametrize("extra", ['<p style="font-family: Comic Sans MS">x</p>', '<font color="red">x</font>',
+                                   '<style>p { line-height: 2 }</style>'])
+def test_sty006_fires_on_style_overrides(extra):
+    assert "STY006" in codes(html(extra), order())
+
+
+def test_sty006_silent_on_plain_markup():
+    assert "STY006" not in codes(html("<p><strong>Delivery window:</strong> 9-12</p>"), order())
+
+
+def test_sty007_fires_on_four_fonts():
+    fonts = "".join(f'<p style="font-family: {f}, sans-serif">x</p>' for f in ("Arial", "Georgia", "Verdana", "Courier"))
+    assert "STY007" in codes(html(fonts), order())
+
+
+def test_sty007_silent_on_three_fonts():
+    fonts = "".join(f'<p style="font-family: {f}">x</p>' for f in ("Arial", "Georgia", "Arial", "Verdana"))
+    assert "STY007" not in codes(html(fonts), order())
+
+
+@pytest.mark.parametrize("extra", ['<p style="text-align: center">x</p>', '<center>x</center>', '<p align="right">x</p>'])
+def test_sty008_fires_on_alignment_overrides(extra):
+    assert "STY008" in codes(html(extra), order())
+
+
+def test_sty008_silent_on_left_alignment():
+    assert "STY008" not in codes(html('<p style="text-align: left">x</p>'), order())
+    assert "STY008" not in codes(request(), order())

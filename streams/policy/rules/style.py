@@ -47,3 +47,133 @@ def insecure_image(ctx: Context) -> Iterator[Finding]:
     for image in ctx.analysis.images:
         if image.scheme == "http":
             yield Finding(image.src[:200], "Images must be loaded over https; this one uses http.")
+
+
+# Trademark signs are emoji in Unicode's data but are ordinary in product names.
+_NOT_EMOJI = {"©", "®", "™"}
+
+
+def emoji_used(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks any emoji, in the subject, the body or image `alt` text.
+
+    Why is this bad: Amazon's guidelines forbid emoji in buyer messages. Detection uses the
+    `emoji` package's Unicode data (sequences, skin tones, flags), not a hand-written range list;
+    ©, ® and ™ are not counted.
+
+    Example: subject `Your order 🎉`, or `<img alt="👍">`.
+    Passes: `Ceramic Mug™ - order 123-1234567-1234567`.
+    """
+    import emoji
+
+    for where, text in (("subject", ctx.subject), ("body", ctx.analysis.text), ("alt text", ctx.analysis.alt_texts)):
+        if text.isascii():
+            continue
+        for found in emoji.emoji_list(text):
+            if found["emoji"] not in _NOT_EMOJI:
+                yield Finding(found["emoji"], f"Emoji are not allowed in buyer messages (found in the {where}).")
+                return
+
+
+def _px(value: str | None, max_width: int) -> float | None:
+    from ..analysis import css_length_px
+
+    return css_length_px(value, max_width)
+
+
+def oversized_image(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks images wider than 80% of the maximum content width (600 px by default).
+
+    Why is this bad: Amazon limits image size so messages read well on every device. Width comes
+    from the `width` attribute or inline CSS; percentages are of the content width.
+
+    Example: `<img src="https://cdn.example.com/banner.png" width="580" alt="Banner">`.
+    Passes: `<img src="https://cdn.example.com/logo.png" width="200" alt="Logo">`.
+    """
+    limit = 0.8 * ctx.config.max_width_px
+    for image in ctx.analysis.images:
+        width = _px(image.width, ctx.config.max_width_px)
+        if width is not None and width > limit:
+            yield Finding(f'<img src="{image.src[:120]}" width="{image.width}">',
+                          f"Images may be at most {limit:.0f} px wide (80% of {ctx.config.max_width_px} px).")
+
+
+_SPACING = ("margin", "margin-left", "margin-right", "margin-top", "margin-bottom",
+            "padding", "padding-left", "padding-right", "padding-top", "padding-bottom")
+
+
+def wide_margin(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks margins or padding over 20% of the maximum content width.
+
+    Why is this bad: Amazon forbids wide margins that squeeze the text. Shorthand values
+    (`margin: 0 150px`) are checked value by value.
+
+    Example: `<div style="padding: 0 150px">` (600 px width: limit 120 px).
+    Passes: `<div style="padding: 10px 20px">`.
+    """
+    limit = 0.2 * ctx.config.max_width_px
+    for use in ctx.analysis.styles:
+        if use.prop in _SPACING:
+            for part in use.value.split():
+                px = _px(part, ctx.config.max_width_px)
+                if px is not None and px > limit:
+                    yield Finding(use.snippet, f"Margins and padding may be at most {limit:.0f} px "
+                                               f"(20% of {ctx.config.max_width_px} px).")
+                    return
+
+
+_OVERRIDE_PROPS = {"line-height", "font-family", "color", "font", "face"}
+
+
+def default_style_override(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks overriding Amazon's default line height, font family or font colour.
+
+    Why is this bad: Amazon renders messages in its own style; inline `style` with line-height,
+    font-family, font or color, `<font>` tags, `color` attributes and `<style>` blocks override it.
+
+    Example: `<p style="font-family: Comic Sans MS">` or `<font color="red">`.
+    Passes: `<p><strong>Delivery window:</strong> 9-12</p>`.
+    """
+    for use in ctx.analysis.styles:
+        if use.prop in _OVERRIDE_PROPS:
+            yield Finding(use.snippet, "Do not override Amazon's default font, colour or line height.")
+            return
+    if ctx.analysis.font_tags:
+        yield Finding(ctx.analysis.font_tags[0], "Do not use <font> tags; Amazon sets the font.")
+    elif ctx.analysis.style_blocks:
+        yield Finding(f"<style>{ctx.analysis.style_blocks[0][:100]}", "Do not use <style> blocks; Amazon sets the style.")
+
+
+def too_many_fonts(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks messages that use more than three fonts.
+
+    Why is this bad: Amazon's guidelines allow at most three fonts. Each distinct first family
+    of `font-family`/`font` declarations and `<font face>` counts.
+
+    Example: Arial, Georgia, Verdana and Courier in one message.
+    Passes: Arial only.
+    """
+    fonts = []
+    for use in ctx.analysis.styles:
+        if use.prop in ("font-family", "face"):
+            family = use.value.split(",")[0].strip().strip("'\"")
+            if family and family not in fonts:
+                fonts.append(family)
+    if len(fonts) > 3:
+        yield Finding(", ".join(fonts), f"{len(fonts)} fonts are used; at most three are allowed.")
+
+
+def text_alignment(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks centred body text and any other override of the default text alignment.
+
+    Why is this bad: Amazon forbids changing the text alignment (`text-align`, `align`, `<center>`).
+    Explicit left alignment is the default and passes.
+
+    Example: `<p style="text-align: center">` or `<center>`.
+    Passes: `<p style="text-align: left">`.
+    """
+    for use in ctx.analysis.styles:
+        if use.prop in ("text-align", "align") and use.value not in ("left", "start", "initial", "inherit"):
+            yield Finding(use.snippet, "Do not change the text alignment; Amazon's default is left-aligned.")
+            return
+    if ctx.analysis.center_tags:
+        yield Finding("<center>", "Do not centre text; Amazon's default is left-aligned.")

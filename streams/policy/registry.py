@@ -54,6 +54,7 @@ RULES: tuple[Rule, ...] = (
     Rule("CNT001", "external-link", "block", content.external_link),
     Rule("CNT002", "insecure-link", "block", content.insecure_link),
     Rule("CNT003", "attachment-not-permitted", "block", content.attachment_not_permitted),
+    Rule("CNT008", "contact-details", "block", content.contact_details),
     # 5. style
     Rule("STY002", "emoji", "block", style.emoji_used),
     Rule("STY003", "animated-gif", "block", style.animated_gif),

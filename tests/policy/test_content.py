@@ -64,3 +64,33 @@ def test_cnt003_silent_on_permitted_kinds():
     files = [attachment("invoice"), attachment("warranty"), attachment("product_instructions")]
     assert "CNT003" not in codes(request(attachments=files), order())
     assert "CNT003" not in codes(request(), order())
+
+
+@pytest.mark.parametrize("extra", [
+    "Write to support@myshop.com.",
+    "Write to j o h n (at) myshop dot com.",
+    "Mail: support［at］myshop［dot］de",
+    "Mail: sup\u200bport＠myshop．com",
+    "Mail: support&#64;myshop.com",
+    "Call us: +49 30 1234567",
+    "WhatsApp: 0171 2345678",
+    "Telefon (030) 123 4567",
+    "Appelez le +33 1 23 45 67 89",
+])
+def test_cnt008_fires_on_contact_details(extra):
+    assert "CNT008" in codes(request(body=f"{BODY} {extra}"), order())
+
+
+def test_cnt008_fires_on_mailto_links():
+    assert "CNT008" in codes(html('<a href="mailto:me@shop.com">mail us</a>'), order())
+
+
+@pytest.mark.parametrize("extra", [
+    "Tracking number 1Z999AA10123456784.",
+    "DHL tracking 00340434161094042557.",
+    "Invoice INV-2026-000123 dated 24.11.2026, ASIN B08N5WRWNW, SKU MUG-1-BLUE.",
+    "Delivery between 2026-11-24 and 11/28/2026, 9-12 o'clock.",
+    "We will meet at the depot at 10 am.",
+])
+def test_cnt008_silent_on_numbers_that_are_not_contacts(extra):
+    assert "CNT008" not in codes(request(body=f"{BODY} {extra}"), order())

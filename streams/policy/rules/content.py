@@ -1,6 +1,7 @@
 """Content a permitted message may not contain (RULES.md section 4)."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ...config import host_matches
@@ -55,3 +56,44 @@ def attachment_not_permitted(ctx: Context) -> Iterator[Finding]:
         if attachment["kind"] not in PERMITTED_ATTACHMENT_KINDS:
             yield Finding(attachment["filename"], f"Attachment '{attachment['filename']}' is not product "
                                                   "instructions, warranty information or an invoice.")
+
+
+# Obfuscated "at"/"dot" spellings folded before matching e-mail addresses.
+_AT = r"(?:@|\s*[\(\[\{]\s*at\s*[\)\]\}]\s*|\s+at\s+)"
+_DOT = r"(?:\.|\s*[\(\[\{]\s*dot\s*[\)\]\}]\s*|\s+dot\s+|\s+punkt\s+|\s+point\s+|\s+punto\s+)"
+EMAIL_RE = re.compile(rf"[a-z0-9][a-z0-9._%+-]*{_AT}[a-z0-9-]+(?:{_DOT}[a-z0-9-]+)*{_DOT}"
+                      r"(?:com|net|org|de|fr|es|it|jp|co|uk|info|biz|eu|io|me|shop|mx|ca|nl|pl|se|at|ch)\b")
+_SPACED_CHARS_RE = re.compile(r"\b(\w) (?=\w\b)")
+# Phone numbers: an international prefix, a parenthesised area code, or a phone keyword before the
+# digits. Bare digit runs (tracking numbers, invoice numbers) and dates are not phones.
+PHONE_RE = re.compile(r"(?:(?<![\w+])(?:\+|00)[1-9]\d{0,2}[\s./-]*(?:\(\d{1,4}\)[\s./-]*)?\d(?:[\s./-]*\d){5,13}(?!\d)"
+                      r"|\(\d{2,5}\)[\s./-]*\d(?:[\s./-]*\d){4,10}(?!\d))")
+PHONE_KEYWORD_RE = re.compile(r"(?:phone|call us|call me|tel\.?|telephone|whatsapp|mobile|handy|telefon|anrufen|"
+                              r"téléphone|appelez|teléfono|llámenos|llame|telefono|chiamaci|chiami|cellulare|電話)"
+                              r"[^\d\n]{0,20}(\+?\d(?:[\s./()-]*\d){6,14})")
+
+
+def contact_details(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks e-mail addresses and phone numbers, also when disguised.
+
+    Why is this bad: Amazon forbids sharing contact details that move the conversation off
+    Amazon. Disguises are folded first: full-width characters, zero-width characters and HTML
+    entities (normalised text), spaced-out letters, "at"/"dot" spellings. Phones need an
+    international prefix, a parenthesised area code or a phone word before them, so order IDs,
+    tracking, invoice and ASIN/SKU numbers and dates are not phones.
+
+    Example: `write to j o h n (at) shop dot com`, `WhatsApp: 0171 2345678`, `+49 30 1234567`.
+    Passes: `tracking number 1Z999AA10123456784`, `invoice INV-2026-000123 of 24.11.2026`.
+    """
+    text = ctx.analysis.norm_text
+    for mailto in (link for link in ctx.analysis.links if link.scheme == "mailto"):
+        yield Finding(mailto.href[:200], "E-mail addresses are not allowed; buyers answer through Amazon.")
+        return
+    for variant in (text, _SPACED_CHARS_RE.sub(r"\1", text)):
+        match = EMAIL_RE.search(variant)
+        if match:
+            yield Finding(match.group(0), "E-mail addresses are not allowed; buyers answer through Amazon.")
+            break
+    match = PHONE_RE.search(text) or PHONE_KEYWORD_RE.search(text)
+    if match:
+        yield Finding(match.group(0).strip(), "Phone numbers are not allowed; buyers contact you through Amazon.")

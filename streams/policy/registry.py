@@ -54,8 +54,13 @@ RULES: tuple[Rule, ...] = (
     Rule("CNT001", "external-link", "block", content.external_link),
     Rule("CNT002", "insecure-link", "block", content.insecure_link),
     Rule("CNT003", "attachment-not-permitted", "block", content.attachment_not_permitted),
+    Rule("CNT004", "logo-with-link", "block", content.logo_with_link),
+    Rule("CNT005", "opt-out-link", "block", content.opt_out_link),
+    Rule("CNT007", "tracking-pixel", "block", content.tracking_pixel),
     Rule("CNT008", "contact-details", "block", content.contact_details),
+    Rule("CNT009", "product-image", "block", content.product_image),
     # 5. style
+    Rule("STY001", "accessibility", "block", style.accessibility),
     Rule("STY002", "emoji", "block", style.emoji_used),
     Rule("STY003", "animated-gif", "block", style.animated_gif),
     Rule("STY004", "wide-margin", "block", style.wide_margin),

@@ -94,3 +94,59 @@ def test_cnt008_fires_on_mailto_links():
 ])
 def test_cnt008_silent_on_numbers_that_are_not_contacts(extra):
     assert "CNT008" not in codes(request(body=f"{BODY} {extra}"), order())
+
+
+@pytest.mark.parametrize("img", [
+    '<img src="https://t.example.com/o.gif?uid=42" width="1" height="1" alt="">',
+    '<img src="https://cdn.example.com/x.png" style="display:none" alt="">',
+    '<img src="https://cdn.example.com/logo.png?utm_source=mail" alt="Logo">',
+])
+def test_cnt007_fires_on_tracking_images(img):
+    assert "CNT007" in codes(html(img), order())
+
+
+def test_cnt007_silent_on_normal_images():
+    assert "CNT007" not in codes(html('<img src="https://cdn.example.com/logo.png" width="120" alt="Logo">'), order())
+    assert "CNT007" not in codes(html('<img src="https://cdn.example.com/team.jpg" width="300" height="200" alt="Team">'), order())
+
+
+@pytest.mark.parametrize("extra", [
+    '<a href="https://myshop.example.com"><img src="https://cdn.example.com/logo.png" alt="Logo"></a>',
+    '<img src="https://cdn.example.com/logo.png" alt="Visit www.myshop.com">',
+    '<a href="https://brand.example.de/home"><img src="https://cdn.example.com/b.png" alt="B"></a>',
+])
+def test_cnt004_fires_on_linked_logos(extra):
+    assert "CNT004" in codes(html(extra), order())
+
+
+def test_cnt004_silent_on_plain_logo_and_amazon_link():
+    assert "CNT004" not in codes(html('<img src="https://cdn.example.com/logo.png" alt="MyShop logo">'), order())
+    assert "CNT004" not in codes(html('<a href="https://www.amazon.de/orders"><img src="https://cdn.example.com/a.png" alt="Your orders"></a>'), order())
+
+
+@pytest.mark.parametrize("req", [
+    html('<a href="https://shop.example/unsubscribe">Unsubscribe</a>'),
+    request(body=f"{BODY}\nAbmelden: https://shop.example/u?id=1"),
+    html('<a href="https://shop.example/u">Se désabonner</a>'),
+])
+def test_cnt005_fires_on_opt_out_links(req):
+    assert "CNT005" in codes(req, order())
+
+
+def test_cnt005_silent_without_link():
+    assert "CNT005" not in codes(request(body=f"{BODY} You can manage message preferences in your Amazon account."), order())
+    assert "CNT005" not in codes(html('<a href="https://www.amazon.de/orders">Your orders</a>'), order())
+
+
+@pytest.mark.parametrize("src", ["https://m.media-amazon.com/images/I/61abcDEF.jpg",
+                                 "https://cdn.shop.example/B000TEST01-front.jpg",
+                                 "https://cdn.shop.example/listing/mug.jpg"])
+def test_cnt009_fires_on_product_images(src):
+    state = order(items=[{"asin": "B000TEST01", "sku": "MUG-1", "title": "Mug", "quantity": 1,
+                          "image_urls": ["https://cdn.shop.example/listing/mug.jpg"]}])
+    assert "CNT009" in codes(html(f'<img src="{src}" alt="Mug">'), state)
+
+
+def test_cnt009_silent_on_brand_images():
+    assert "CNT009" not in codes(html('<img src="https://cdn.mybrand.example/logo.png" alt="MyBrand">'), order())
+    assert "CNT009" not in codes(html('<img src="https://cdn.mybrand.example/team.png" alt="Team">'), None)

@@ -116,3 +116,24 @@ def test_sty008_fires_on_alignment_overrides(extra):
 def test_sty008_silent_on_left_alignment():
     assert "STY008" not in codes(html('<p style="text-align: left">x</p>'), order())
     assert "STY008" not in codes(request(), order())
+
+
+@pytest.mark.parametrize("extra", [
+    '<img src="https://cdn.example.com/logo.png">',
+    '<a href="https://www.amazon.com/orders">click here</a>',
+    '<a href="https://www.amazon.com/orders"></a>',
+    "<table><tr><td>Item</td><td>Price</td></tr><tr><td>Mug</td><td>9.99</td></tr></table>",
+    '<a href="https://www.amazon.de/orders">Hier klicken</a>',
+])
+def test_sty001_fires_on_accessibility_problems(extra):
+    assert "STY001" in codes(html(extra), order())
+
+
+@pytest.mark.parametrize("extra", [
+    '<img src="https://cdn.example.com/logo.png" alt="MyShop logo">',
+    '<a href="https://www.amazon.com/orders">your order page on Amazon</a>',
+    "<table><tr><th>Item</th><th>Price</th></tr><tr><td>Mug</td><td>9.99</td></tr></table>",
+    '<table role="presentation"><tr><td>a</td><td>b</td></tr><tr><td>c</td><td>d</td></tr></table>',
+])
+def test_sty001_silent_on_accessible_html(extra):
+    assert "STY001" not in codes(html(extra), order())

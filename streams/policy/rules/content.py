@@ -97,3 +97,93 @@ def contact_details(ctx: Context) -> Iterator[Finding]:
     match = PHONE_RE.search(text) or PHONE_KEYWORD_RE.search(text)
     if match:
         yield Finding(match.group(0).strip(), "Phone numbers are not allowed; buyers contact you through Amazon.")
+
+
+_TRACKING_QUERY = re.compile(r"(?:^|[?&])(?:utm_[a-z]+|mc_[ce]id|_hsenc|trk[a-z_]*|tracking_id|open_id|"
+                             r"uid|recipient|email|e)=", re.IGNORECASE)
+_TRACKING_PATH = re.compile(r"(?:pixel|beacon|/open(?:\.gif|\.png)?(?:$|[/?])|/track/open|spacer|1x1)", re.IGNORECASE)
+
+
+def tracking_pixel(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks tracking pixels and web beacons.
+
+    Why is this bad: Amazon forbids tracking buyers through messages. Checked: images of at
+    most 2 px in width or height, hidden images (display:none, visibility:hidden, opacity 0),
+    and image URLs with tracking parameters (`utm_*`, `mc_eid`, `uid=`...) or beacon paths.
+
+    Example: `<img src="https://t.example.com/open.gif?uid=42" width="1" height="1">`.
+    Passes: `<img src="https://cdn.example.com/logo.png" width="120" alt="Logo">`.
+    """
+    for image in ctx.analysis.images:
+        sizes = [image.width, image.height]
+        tiny = any(s is not None and s.strip().rstrip("px").strip().replace(".", "", 1).isdigit()
+                   and float(s.strip().rstrip("px")) <= 2 for s in sizes)
+        path, _, query = image.src.partition("?")
+        if tiny or image.hidden or _TRACKING_QUERY.search(query) or _TRACKING_PATH.search(path):
+            yield Finding(image.src[:200] or "<img>", "Tracking pixels and tracking images are not allowed.")
+            return
+
+
+def logo_with_link(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks a logo (any image) that links to a website, or shows a web address.
+
+    Why is this bad: Amazon forbids logos that contain or display a link to the seller's website.
+    An image inside a link to a host outside the allow-list, or an image whose alt text or
+    file name carries a web address, fires.
+
+    Example: `<a href="https://myshop.example.com"><img src="https://cdn.example.com/logo.png" alt="Logo"></a>`.
+    Passes: `<img src="https://cdn.example.com/logo.png" alt="MyShop logo">` (no link).
+    """
+    for image in ctx.analysis.images:
+        if image.link is not None and image.link.host and not host_matches(image.link.host, ctx.config.link_hosts):
+            yield Finding(f'<a href="{image.link.href[:120]}"><img src="{image.src[:80]}">',
+                          "A logo or image must not link to your website.")
+            return
+        if image.alt and re.search(r"(?:https?://|www\.)\S+", image.alt, re.IGNORECASE):
+            yield Finding(image.alt[:200], "A logo or image must not display a web address.")
+            return
+
+
+_OPT_OUT_RE = re.compile(r"unsubscribe|opt[\s-]?out|abmelden|abbestellen|désabonner|desabonner|désinscri|"
+                         r"darse de baja|darte de baja|cancelar (?:la )?suscripci|disiscriv|annulla(?:re)? l'iscrizione|"
+                         r"配信停止|登録解除", re.IGNORECASE)
+
+
+def opt_out_link(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks links to opt out of or unsubscribe from messages.
+
+    Why is this bad: buyers opt out through Amazon; a seller's unsubscribe link suggests
+    marketing e-mail and is prohibited. A link whose address or text is an unsubscribe/opt-out
+    (in the six marketplace languages), or a text line that offers one next to a web address, fires.
+
+    Example: `<a href="https://shop.example/unsubscribe">Unsubscribe</a>`, `Abmelden: https://shop.example/u`.
+    Passes: "You can manage message preferences in your Amazon account." (no link).
+    """
+    for link in ctx.analysis.links:
+        if _OPT_OUT_RE.search(link.href) or _OPT_OUT_RE.search(link.text):
+            yield Finding(link.text or link.href[:200], "Do not include an unsubscribe or opt-out link.")
+            return
+    for line in ctx.analysis.norm_text.splitlines():
+        if _OPT_OUT_RE.search(line) and re.search(r"https?://|www\.", line):
+            yield Finding(line.strip()[:200], "Do not include an unsubscribe or opt-out link.")
+            return
+
+
+def product_image(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks images of the purchased product.
+
+    Why is this bad: Amazon already shows the product to the buyer; product images in messages
+    are prohibited. An image fires when its URL is one of the order items' `image_urls`, names an
+    item's ASIN, or comes from Amazon's product-image hosts (`/images/I/`).
+
+    Example: `<img src="https://m.media-amazon.com/images/I/61abc.jpg" alt="Mug">`.
+    Passes: `<img src="https://cdn.mybrand.example/logo.png" alt="MyBrand">`.
+    """
+    items = (ctx.order or {}).get("items") or []
+    known_urls = {url for item in items for url in item.get("image_urls") or []}
+    asins = {item["asin"].lower() for item in items if item.get("asin")}
+    for image in ctx.analysis.images:
+        src = image.src.lower()
+        if image.src in known_urls or any(asin in src for asin in asins) or "/images/i/" in src:
+            yield Finding(image.src[:200], "Images of the purchased product are not allowed; Amazon shows them already.")
+            return

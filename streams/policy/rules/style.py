@@ -177,3 +177,38 @@ def text_alignment(ctx: Context) -> Iterator[Finding]:
             return
     if ctx.analysis.center_tags:
         yield Finding("<center>", "Do not centre text; Amazon's default is left-aligned.")
+
+
+_VAGUE_LINK_TEXT = {"click here", "here", "link", "more", "read more", "this link", "hier klicken", "hier",
+                    "cliquez ici", "ici", "haga clic aquí", "haz clic aquí", "aquí", "clicca qui", "qui",
+                    "こちら", "ここをクリック", "こちらをクリック"}
+
+
+def accessibility(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks common accessibility (WCAG) problems in HTML messages.
+
+    Why is this bad: Amazon requires messages to meet the Web Content Accessibility Guidelines.
+    Checked: images without an `alt` attribute; links with no accessible text (no text, no alt of
+    an image inside, no aria-label) or only "click here" (in the six languages); data tables
+    (two or more rows and columns, not `role="presentation"`) without header cells.
+
+    Example: `<img src="https://cdn.example.com/logo.png">`, `<a href="https://amazon.com/x">click here</a>`.
+    Passes: `<img src="https://cdn.example.com/logo.png" alt="MyShop logo">`.
+    """
+    for image in ctx.analysis.images:
+        if image.alt is None:
+            yield Finding(f'<img src="{image.src[:150]}">', "Every image needs an alt text describing it.")
+            break
+    for link in ctx.analysis.links:
+        if not link.from_html:
+            continue
+        accessible = link.text or link.aria_label or any(
+            img.alt for img in ctx.analysis.images if img.link is link)
+        if not accessible:
+            yield Finding(f'<a href="{link.href[:150]}">', "Every link needs text that says where it leads.")
+            break
+        if link.text.strip().lower().rstrip(".!:") in _VAGUE_LINK_TEXT:
+            yield Finding(link.text, "Link text must say where it leads, not just 'click here'.")
+            break
+    if ctx.analysis.data_tables_without_headers:
+        yield Finding(ctx.analysis.data_tables_without_headers[0], "Data tables need header cells (<th>).")

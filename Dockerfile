@@ -4,7 +4,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY streams ./streams
 COPY schemas ./schemas
-RUN pip install --no-cache-dir '.[rocksdb]'
+RUN pip install --no-cache-dir -e '.[rocksdb]'  # editable: schemas/ and examples/ stay beside the package
 ENV MSGGATE_STORE=rocksdb:// MSGGATE_DATA_DIR=/data MSGGATE_WEB_PORT=6066
 EXPOSE 6066
 ENTRYPOINT ["msggate"]

@@ -49,7 +49,11 @@ RULES: tuple[Rule, ...] = (
     Rule("ID001", "missing-order-id", "block", identity.missing_order_id),
     Rule("ID002", "foreign-order-id", "block", identity.foreign_order_id),
     # 3. prohibited types
+    Rule("TYP004", "review-incentive", "block", types.review_incentive),
+    Rule("TYP005", "review-change-request", "block", types.review_change_request),
     Rule("TYP007", "repeat-review-request", "block", types.repeat_review_request, needs_order=True),
+    Rule("TYP008", "cancellation-request", "block", types.cancellation_request),
+    Rule("TYP009", "off-platform-payment", "block", types.off_platform_payment),
     # 4. content
     Rule("CNT001", "external-link", "block", content.external_link),
     Rule("CNT002", "insecure-link", "block", content.insecure_link),

@@ -19,3 +19,66 @@ def repeat_review_request(ctx: Context) -> Iterator[Finding]:
     if ctx.reason == "review_request" and ctx.order and ctx.order.get("review_requests", 0) >= 1:
         yield Finding(f"review_requests = {ctx.order['review_requests']}",
                       "This order already had a review request; Amazon allows only one per order.")
+
+
+def _lexicon_finding(ctx: Context, category: str, detail: str) -> Iterator[Finding]:
+    from .. import lexicons
+
+    match = lexicons.search(category, ctx.analysis.norm_text)
+    if match:
+        yield Finding(match.group(0).strip(), detail)
+
+
+def review_incentive(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks offering anything in return for a review or feedback.
+
+    Why is this bad: Amazon forbids incentives for reviews: money, gift cards, free or
+    discounted products, refunds, rebates, reimbursements, giveaway entries, any future
+    benefit. The incentive and the review must be in the same sentence, so a free replacement
+    for a defective item is not an incentive. Six languages, with paraphrases.
+
+    Example: "Leave a review and we will send you a $10 gift card." / "Gratis-Gutschein für Ihre Bewertung".
+    Passes: "We are sending you a free replacement for the broken mug."
+    """
+    yield from _lexicon_finding(ctx, "review_incentive",
+                                "Offering anything in return for a review or feedback is prohibited.")
+
+
+def review_change_request(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks asking the buyer to remove, change or update a review or feedback.
+
+    Why is this bad: Amazon forbids asking buyers to change or remove existing reviews or
+    feedback, in any language or wording.
+
+    Example: "Could you please remove your negative feedback?" / "Bitte ändern Sie Ihre Bewertung."
+    Passes: "If you have questions about the product, reply to this message."
+    """
+    yield from _lexicon_finding(ctx, "review_change",
+                                "Asking a buyer to change or remove a review or feedback is prohibited.")
+
+
+def cancellation_request(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks asking the buyer to submit a cancellation request.
+
+    Why is this bad: a seller that cannot fulfil an order must cancel it itself; pushing the
+    buyer to request the cancellation hides the seller's cancellation rate.
+
+    Example: "Please cancel the order from your side." / "Veuillez annuler votre commande."
+    Passes: "We had to cancel the order because the item is out of stock; you have been refunded."
+    """
+    yield from _lexicon_finding(ctx, "cancellation_request",
+                                "Do not ask the buyer to request a cancellation; cancel the order yourself if needed.")
+
+
+def off_platform_payment(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks asking for payment or offering refunds outside Amazon.
+
+    Why is this bad: all payments and refunds go through Amazon. PayPal (also spelled out with
+    dots or spaces), Venmo, Zelle, bank/wire transfers, IBAN, cash, and their equivalents in the
+    six marketplace languages fire.
+
+    Example: "We can refund you via P.a.y.P.a.l" / "Bitte per Überweisung zahlen".
+    Passes: "Your refund has been issued through Amazon and appears in 3-5 days."
+    """
+    yield from _lexicon_finding(ctx, "off_platform_payment",
+                                "Payments and refunds must go through Amazon only.")

@@ -90,3 +90,13 @@ def test_usage_error_exits_2():
 
 def test_docs_rules_md_is_generated_from_the_registry():
     assert (ROOT / "docs" / "rules.md").read_text() == run("rules", "--markdown").stdout
+
+
+def test_bench_engine_prints_the_contract_line(tmp_path):
+    out = tmp_path / "engine.json"
+    result = run("bench", "engine", "--messages", "300", "--json-out", str(out))
+    assert result.returncode == 0, result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("bench engine: msgs_per_s=") and " p50_us=" in last and " p99_us=" in last
+    data = json.loads(out.read_text())
+    assert data["messages"] == 300 and data["msgs_per_s"] > 0 and 0 < data["blocked"] < 300

@@ -41,6 +41,15 @@ def register(sub, add_config) -> None:
     p.add_argument("--markdown", action="store_true", help="print all rules as Markdown (docs/rules.md)")
     p.set_defaults(func=cmd_rules)
 
+    p = sub.add_parser("bench", help="benchmarks that print numbers (engine)",
+                       description="Benchmarks. `engine`: the policy engine alone over a generated mix; the last "
+                                   "line is `bench engine: msgs_per_s=... p50_us=... p99_us=...`.")
+    p.add_argument("name", choices=("engine",))
+    p.add_argument("--messages", type=int, default=20000, help="messages in the mix (default 20000)")
+    p.add_argument("--json-out", help="also write the result as JSON to this file")
+    p.set_defaults(func=lambda args: __import__("streams.bench", fromlist=["bench_engine"]).bench_engine(
+        args.messages, args.json_out))
+
     p = sub.add_parser("config", help="per-seller configuration tools")
     config_sub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
     config_sub.required = True

@@ -150,3 +150,11 @@ def test_cnt009_fires_on_product_images(src):
 def test_cnt009_silent_on_brand_images():
     assert "CNT009" not in codes(html('<img src="https://cdn.mybrand.example/logo.png" alt="MyBrand">'), order())
     assert "CNT009" not in codes(html('<img src="https://cdn.mybrand.example/team.png" alt="Team">'), None)
+
+
+@pytest.mark.parametrize("body", [
+    "Guten Tag, es geht um Ihre Bestellung 992-9330000-2351929. Welcher Tag passt?",
+    "Order 212-0012345-0034567: delivery on Monday.",
+])
+def test_cnt008_silent_on_order_ids_after_words_containing_tel(body):
+    assert "CNT008" not in codes(request(order_id="992-9330000-2351929", body=body), order())

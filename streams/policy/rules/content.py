@@ -5,7 +5,7 @@ import re
 from collections.abc import Iterator
 
 from ...config import host_matches
-from ..model import Context, Finding
+from ..model import ORDER_ID_RE, Context, Finding
 
 PERMITTED_ATTACHMENT_KINDS = {"product_instructions", "warranty", "invoice"}
 
@@ -66,9 +66,9 @@ EMAIL_RE = re.compile(rf"[a-z0-9][a-z0-9._%+-]*{_AT}[a-z0-9-]+(?:{_DOT}[a-z0-9-]
 _SPACED_CHARS_RE = re.compile(r"\b(\w) (?=\w\b)")
 # Phone numbers: an international prefix, a parenthesised area code, or a phone keyword before the
 # digits. Bare digit runs (tracking numbers, invoice numbers) and dates are not phones.
-PHONE_RE = re.compile(r"(?:(?<![\w+])(?:\+|00)[1-9]\d{0,2}[\s./-]*(?:\(\d{1,4}\)[\s./-]*)?\d(?:[\s./-]*\d){5,13}(?!\d)"
+PHONE_RE = re.compile(r"(?:(?<![\w+/.-])(?:\+|00)[1-9]\d{0,2}[\s./-]*(?:\(\d{1,4}\)[\s./-]*)?\d(?:[\s./-]*\d){5,13}(?!\d)"
                       r"|\(\d{2,5}\)[\s./-]*\d(?:[\s./-]*\d){4,10}(?!\d))")
-PHONE_KEYWORD_RE = re.compile(r"(?:phone|call us|call me|tel\.?|telephone|whatsapp|mobile|handy|telefon|anrufen|"
+PHONE_KEYWORD_RE = re.compile(r"\b(?:phone|call us|call me|tel\.?|telephone|whatsapp|mobile|handy|telefon|anrufen|"
                               r"téléphone|appelez|teléfono|llámenos|llame|telefono|chiamaci|chiami|cellulare|電話)"
                               r"[^\d\n]{0,20}(\+?\d(?:[\s./()-]*\d){6,14})")
 
@@ -95,7 +95,7 @@ def contact_details(ctx: Context) -> Iterator[Finding]:
             yield Finding(match.group(0), "E-mail addresses are not allowed; buyers answer through Amazon.")
             break
     match = PHONE_RE.search(text) or PHONE_KEYWORD_RE.search(text)
-    if match:
+    if match and not ORDER_ID_RE.search(match.group(0)):
         yield Finding(match.group(0).strip(), "Phone numbers are not allowed; buyers contact you through Amazon.")
 
 

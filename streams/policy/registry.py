@@ -49,8 +49,10 @@ RULES: tuple[Rule, ...] = (
     Rule("ID001", "missing-order-id", "block", identity.missing_order_id),
     Rule("ID002", "foreign-order-id", "block", identity.foreign_order_id),
     # 3. prohibited types
+    Rule("TYP001", "order-or-shipping-confirmation", "block", types.order_or_shipping_confirmation),
     Rule("TYP004", "review-incentive", "block", types.review_incentive),
     Rule("TYP005", "review-change-request", "block", types.review_change_request),
+    Rule("TYP006", "review-manipulation", "block", types.review_manipulation),
     Rule("TYP007", "repeat-review-request", "block", types.repeat_review_request, needs_order=True),
     Rule("TYP008", "cancellation-request", "block", types.cancellation_request),
     Rule("TYP009", "off-platform-payment", "block", types.off_platform_payment),
@@ -60,6 +62,7 @@ RULES: tuple[Rule, ...] = (
     Rule("CNT003", "attachment-not-permitted", "block", content.attachment_not_permitted),
     Rule("CNT004", "logo-with-link", "block", content.logo_with_link),
     Rule("CNT005", "opt-out-link", "block", content.opt_out_link),
+    Rule("CNT006", "sensitive-content", "block", content.sensitive_content),
     Rule("CNT007", "tracking-pixel", "block", content.tracking_pixel),
     Rule("CNT008", "contact-details", "block", content.contact_details),
     Rule("CNT009", "product-image", "block", content.product_image),

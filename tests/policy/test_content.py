@@ -158,3 +158,18 @@ def test_cnt009_silent_on_brand_images():
 ])
 def test_cnt008_silent_on_order_ids_after_words_containing_tel(body):
     assert "CNT008" not in codes(request(order_id="992-9330000-2351929", body=body), order())
+
+
+@pytest.mark.parametrize("req", [
+    request(body=f"{BODY} This is a shit situation."),
+    request(body=f"{BODY} Quelle merde."),
+    html('<img src="https://cdn.example.com/nude-model.png" alt="model">'),
+])
+def test_cnt006_fires_on_sensitive_content(req):
+    assert "CNT006" in codes(req, order())
+
+
+@pytest.mark.parametrize("extra", ["We are sorry the shipment arrived damaged.", "Shipping to Scunthorpe, Essex.",
+                                   "Il divano è pronto per la consegna."])
+def test_cnt006_silent_on_ordinary_text(extra):
+    assert "CNT006" not in codes(request(body=f"{BODY} {extra}"), order())

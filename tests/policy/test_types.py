@@ -93,3 +93,37 @@ def test_typ009_fires_on_off_platform_payment(body):
                                   "Die Erstattung erfolgt über Amazon."])
 def test_typ009_silent_on_amazon_refunds(body):
     assert "TYP009" not in codes(request(contact_reason="order_issue", body=f"Order {ORDER_ID}. {body}"), order())
+
+
+@pytest.mark.parametrize("body", [
+    "Your order has been shipped! Your tracking number is 1Z999AA10123456784.",
+    "Ihre Bestellung wurde heute versandt.",
+    "Votre colis est en route.",
+    "Hemos recibido su pedido.",
+    "ご注文の商品を発送しました。",
+])
+def test_typ001_fires_on_confirmations(body):
+    assert "TYP001" in codes(request(contact_reason="other_purchase_related", body=f"Order {ORDER_ID}. {body}"), order())
+
+
+@pytest.mark.parametrize("body", ["Your order will ship two days later than promised; we apologise.",
+                                  "Die Lieferung verzögert sich um zwei Tage."])
+def test_typ001_silent_on_delay_notices(body):
+    assert "TYP001" not in codes(request(body=f"Order {ORDER_ID}. {body}"), order())
+
+
+@pytest.mark.parametrize("body", [
+    "If you are happy, please leave us a 5-star review!",
+    "Wenn Sie zufrieden sind, freuen wir uns über eine positive Bewertung.",
+    "Si vous êtes satisfait, laissez-nous un avis.",
+    "If you are not satisfied, contact us first before leaving a review.",
+    "高評価をお願いします。",
+])
+def test_typ006_fires_on_manipulation(body):
+    assert "TYP006" in codes(text(body), delivered(7))
+
+
+@pytest.mark.parametrize("body", ["We would appreciate your honest review of the product.",
+                                  "Über eine ehrliche Bewertung würden wir uns freuen."])
+def test_typ006_silent_on_neutral_requests(body):
+    assert "TYP006" not in codes(text(body), delivered(7))

@@ -187,3 +187,21 @@ def product_image(ctx: Context) -> Iterator[Finding]:
         if image.src in known_urls or any(asin in src for asin in asins) or "/images/i/" in src:
             yield Finding(image.src[:200], "Images of the purchased product are not allowed; Amazon shows them already.")
             return
+
+
+def sensitive_content(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks profanity, offensive language, threats of violence and sexual content.
+
+    Why is this bad: Amazon forbids such content in buyer messages. Text is checked in the six
+    marketplace languages; images are judged by their file name and alt text only.
+
+    Example: "This is a shit situation" / "Quelle merde" / an image `alt="nude model"`.
+    Passes: "We are sorry the shipment arrived damaged."
+    """
+    from .. import lexicons
+
+    for text in (ctx.analysis.norm_text, " ".join(f"{i.src} {i.alt or ''}" for i in ctx.analysis.images).lower()):
+        match = lexicons.search("sensitive", text) if text else None
+        if match:
+            yield Finding(match.group(0), "Offensive, violent or sexual language is not allowed.")
+            return

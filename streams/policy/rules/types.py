@@ -82,3 +82,29 @@ def off_platform_payment(ctx: Context) -> Iterator[Finding]:
     """
     yield from _lexicon_finding(ctx, "off_platform_payment",
                                 "Payments and refunds must go through Amazon only.")
+
+
+def order_or_shipping_confirmation(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks order confirmations and shipping confirmations.
+
+    Why is this bad: Amazon sends order and shipping confirmations (with tracking) to the buyer
+    itself; the older "Shipment Confirmation email" template is now prohibited.
+
+    Example: "Your order has been shipped! Your tracking number is 1Z999..." / "Ihre Bestellung wurde versandt."
+    Passes: "Your order will ship two days later than promised; we apologise."
+    """
+    yield from _lexicon_finding(ctx, "shipping_confirmation",
+                                "Amazon sends order and shipping confirmations itself; do not send them.")
+
+
+def review_manipulation(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks asking for a positive review, or only satisfied buyers, or steering unhappy ones away.
+
+    Why is this bad: Amazon requires neutral review requests: no "5-star review", no "if you are
+    happy, leave a review", no "if not satisfied, contact us before leaving a review".
+
+    Example: "If you are happy, please leave us a 5-star review!" / "Wenn Sie zufrieden sind, bewerten Sie uns."
+    Passes: "We would appreciate your honest review of the product."
+    """
+    yield from _lexicon_finding(ctx, "review_manipulation",
+                                "Review requests must be neutral: no asking for positive reviews or only from happy buyers.")

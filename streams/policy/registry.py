@@ -50,6 +50,7 @@ RULES: tuple[Rule, ...] = (
     Rule("ID002", "foreign-order-id", "block", identity.foreign_order_id),
     # 3. prohibited types
     Rule("TYP001", "order-or-shipping-confirmation", "block", types.order_or_shipping_confirmation),
+    Rule("TYP003", "marketing-or-promotion", "block", types.marketing_or_promotion),
     Rule("TYP004", "review-incentive", "block", types.review_incentive),
     Rule("TYP005", "review-change-request", "block", types.review_change_request),
     Rule("TYP006", "review-manipulation", "block", types.review_manipulation),

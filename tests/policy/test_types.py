@@ -127,3 +127,21 @@ def test_typ006_fires_on_manipulation(body):
                                   "Über eine ehrliche Bewertung würden wir uns freuen."])
 def test_typ006_silent_on_neutral_requests(body):
     assert "TYP006" not in codes(text(body), delivered(7))
+
+
+@pytest.mark.parametrize("body", [
+    "Use discount code SAVE10 on your next order!",
+    "Folgen Sie uns auf Instagram.",
+    "Découvrez notre nouvelle collection.",
+    "Usa el código de descuento VERANO en tu próxima compra.",
+    "Seguici su Facebook per il codice sconto.",
+    "新商品のお知らせです。",
+])
+def test_typ003_fires_on_marketing(body):
+    assert "TYP003" in codes(request(contact_reason="invoice", body=f"Order {ORDER_ID}. {body}"), delivered(3))
+
+
+@pytest.mark.parametrize("body", ["Invoice attached: Mug 12.00, discount -2.00, total 10.00.",
+                                  "Rechnung anbei; der Rabatt von 2 Euro ist bereits abgezogen."])
+def test_typ003_silent_on_invoice_discount_lines(body):
+    assert "TYP003" not in codes(request(contact_reason="invoice", body=f"Order {ORDER_ID}. {body}"), delivered(3))

@@ -108,3 +108,16 @@ def review_manipulation(ctx: Context) -> Iterator[Finding]:
     """
     yield from _lexicon_finding(ctx, "review_manipulation",
                                 "Review requests must be neutral: no asking for positive reviews or only from happy buyers.")
+
+
+def marketing_or_promotion(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks marketing and promotional content.
+
+    Why is this bad: Amazon forbids coupons, discount codes, sales, other or new products,
+    "follow us", newsletters and similar promotion in buyer messages. A discount line on an
+    invoice is not promotion: only offers aimed at a future purchase fire.
+
+    Example: "Use discount code SAVE10 on your next order!" / "Folgen Sie uns auf Instagram."
+    Passes: "Invoice attached: Mug 12.00, discount -2.00, total 10.00."
+    """
+    yield from _lexicon_finding(ctx, "marketing", "Marketing and promotional content is not allowed.")

@@ -46,3 +46,11 @@ def codes(req: dict, state: dict | None, config: SellerConfig | None = None) -> 
 
 def decide(req: dict, state: dict | None, config: SellerConfig | None = None) -> dict:
     return evaluate(req, state, config or SellerConfig())
+
+
+BODY = f"Order {ORDER_ID}: your parcel is delayed by two days."
+
+
+def html(extra: str) -> dict:
+    """An HTML request whose body is a valid delay notice plus `extra` markup."""
+    return request(body_format="html", body=f"<p>{BODY}</p>{extra}")

@@ -1,14 +1,7 @@
 import pytest
 
 from streams.config import SellerConfig
-from tests.helpers import ORDER_ID, codes, order, request
-
-BODY = f"Order {ORDER_ID}: your parcel is delayed by two days."
-
-
-def html(extra: str) -> dict:
-    return request(body_format="html", body=f"<p>{BODY}</p>{extra}")
-
+from tests.helpers import BODY, codes, html, order, request
 
 @pytest.mark.parametrize("req", [
     html('<p><a href="https://myshop.example.com/deals">our shop</a></p>'),

@@ -1,12 +1,6 @@
 import pytest
 
-from tests.helpers import ORDER_ID, codes, order, request
-
-BODY = f"Order {ORDER_ID}: your parcel is delayed by two days."
-
-
-def html(extra: str) -> dict:
-    return request(body_format="html", body=f"<p>{BODY}</p>{extra}")
+from tests.helpers import BODY, ORDER_ID, codes, html, order, request
 
 
 def attachment(filename, content_type):

@@ -1,3 +1,5 @@
+import pytest
+
 from tests.helpers import ORDER_ID, codes, order, request
 
 
@@ -27,3 +29,30 @@ def test_id002_fires_on_another_orders_id():
 
 def test_id002_silent_on_own_id_only():
     assert "ID002" not in codes(request(), order())
+
+
+TEXTS = {
+    "en": "Hello, your sofa is ready and we need to schedule the delivery. Which weekday suits you best?",
+    "de": "Guten Tag, Ihr Sofa ist fertig und wir müssen die Lieferung planen. Welcher Wochentag passt Ihnen?",
+    "fr": "Bonjour, votre canapé est prêt et nous devons planifier la livraison. Quel jour vous convient ?",
+    "es": "Hola, su sofá está listo y necesitamos programar la entrega. ¿Qué día le viene bien?",
+    "it": "Buongiorno, il divano è pronto e dobbiamo programmare la consegna. Quale giorno le va bene?",
+    "ja": "ソファの準備ができましたので、配送日を調整させてください。ご都合のよい平日をお知らせください。",
+}
+
+
+@pytest.mark.parametrize("written,locale", [("de", "en_US"), ("en", "de_DE"), ("fr", "ja_JP"), ("it", "es_ES"),
+                                            ("ja", "fr_FR")])
+def test_lng001_fires_on_wrong_language(written, locale):
+    req = request(body=f"{TEXTS[written]} {ORDER_ID}")
+    assert "LNG001" in codes(req, order(buyer_locale=locale))
+
+
+@pytest.mark.parametrize("lang", list(TEXTS))
+def test_lng001_silent_in_the_buyers_language(lang):
+    assert "LNG001" not in codes(request(body=f"{TEXTS[lang]} {ORDER_ID}"), order(buyer_locale=f"{lang}_XX"))
+
+
+def test_lng001_silent_on_short_text_and_unknown_locale():
+    assert "LNG001" not in codes(request(body=f"Order {ORDER_ID}: danke!"), order(buyer_locale="en_US"))
+    assert "LNG001" not in codes(request(body=TEXTS["de"] + ORDER_ID), order(buyer_locale="nl_NL"))

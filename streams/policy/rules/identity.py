@@ -1,7 +1,9 @@
 """Required content: the order ID, no other order's ID (RULES.md section 2)."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from functools import cache
 
 from ..model import Context, Finding
 
@@ -38,3 +40,43 @@ def foreign_order_id(ctx: Context) -> Iterator[Finding]:
         if found != own:
             yield Finding(snippet, f"The message mentions order {found}, which is not its own order {own}.")
             return
+
+
+SUPPORTED_LANGUAGES = ("en", "de", "fr", "es", "it", "ja")
+_STRIP_FOR_LANGUAGE = re.compile(r"https?://\S+|www\.\S+|\d[\d\s./:-]*|\S+@\S+")
+MIN_WORDS, MIN_CJK_CHARS = 6, 12
+
+
+@cache
+def _language_identifier():
+    import py3langid  # ships its model in the wheel: nothing is downloaded at run time
+
+    py3langid.set_languages(list(SUPPORTED_LANGUAGES))
+    return py3langid
+
+
+def wrong_language(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks a message that is not written in the buyer's language (`buyer_locale`).
+
+    Why is this bad: Amazon requires messages in the buyer's preferred language. The visible
+    text (without links, numbers and order IDs) is identified with py3langid among the six
+    marketplace languages; texts shorter than six words (twelve characters in Japanese) are
+    not judged, and locales outside those six are skipped.
+
+    Example: "Guten Tag, wir müssen die Lieferung Ihres Sofas planen…" to a buyer with `en_US`.
+    Passes: the same text to a buyer with `de_DE`; or "Order 123-1234567-1234567: thanks!" (too short).
+    """
+    locale = (ctx.order or {}).get("buyer_locale")
+    if not locale:
+        return
+    expected = locale.replace("-", "_").split("_")[0].lower()
+    if expected not in SUPPORTED_LANGUAGES:
+        return
+    text = _STRIP_FOR_LANGUAGE.sub(" ", ctx.analysis.text)
+    cjk = sum(1 for ch in text if "\u3040" <= ch <= "\u9fff")
+    if len(text.split()) < MIN_WORDS and cjk < MIN_CJK_CHARS:
+        return
+    detected, _ = _language_identifier().classify(text)
+    if detected != expected:
+        sample = " ".join(text.split())[:80]
+        yield Finding(sample, f"The message looks written in '{detected}', but the buyer's language is '{expected}'.")

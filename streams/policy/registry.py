@@ -51,6 +51,7 @@ RULES: tuple[Rule, ...] = (
     Rule("LNG001", "wrong-language", "block", identity.wrong_language, needs_order=True),
     # 3. prohibited types
     Rule("TYP001", "order-or-shipping-confirmation", "block", types.order_or_shipping_confirmation),
+    Rule("TYP002", "thank-you-only", "block", types.thank_you_only),
     Rule("TYP003", "marketing-or-promotion", "block", types.marketing_or_promotion),
     Rule("TYP004", "review-incentive", "block", types.review_incentive),
     Rule("TYP005", "review-change-request", "block", types.review_change_request),

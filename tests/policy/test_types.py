@@ -145,3 +145,22 @@ def test_typ003_fires_on_marketing(body):
                                   "Rechnung anbei; der Rabatt von 2 Euro ist bereits abgezogen."])
 def test_typ003_silent_on_invoice_discount_lines(body):
     assert "TYP003" not in codes(request(contact_reason="invoice", body=f"Order {ORDER_ID}. {body}"), delivered(3))
+
+
+@pytest.mark.parametrize("body", [
+    f"Hello John, thank you for your order {ORDER_ID}! If you have any questions, let us know. Best regards",
+    f"Guten Tag, vielen Dank für Ihre Bestellung {ORDER_ID}. Bei Fragen stehen wir Ihnen gerne zur Verfügung. Mit freundlichen Grüßen",
+    f"Bonjour, merci pour votre commande {ORDER_ID} ! Cordialement",
+    f"ご注文 {ORDER_ID} ありがとうございます。ご不明な点はお気軽にお問い合わせください。",
+])
+def test_typ002_fires_on_thank_you_only(body):
+    assert "TYP002" in codes(request(contact_reason="other_purchase_related", body=body), order())
+
+
+@pytest.mark.parametrize("body", [
+    f"Thank you for your order {ORDER_ID}. The sofa will arrive on Tuesday between 9 and 12.",
+    f"Vielen Dank für Ihre Bestellung {ORDER_ID}. Wir benötigen Ihre Etage für die Lieferung des Sofas.",
+    f"Hello, order {ORDER_ID} will arrive two days late. Sorry for the delay. Best regards",
+])
+def test_typ002_silent_when_the_message_has_substance(body):
+    assert "TYP002" not in codes(request(contact_reason="other_purchase_related", body=body), order())

@@ -1,9 +1,11 @@
 """Prohibited message types (RULES.md section 3)."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
-from ..model import Context, Finding
+from ..analysis import normalize
+from ..model import ORDER_ID_RE, Context, Finding
 
 
 def repeat_review_request(ctx: Context) -> Iterator[Finding]:
@@ -121,3 +123,33 @@ def marketing_or_promotion(ctx: Context) -> Iterator[Finding]:
     Passes: "Invoice attached: Mug 12.00, discount -2.00, total 10.00."
     """
     yield from _lexicon_finding(ctx, "marketing", "Marketing and promotional content is not allowed.")
+
+
+_SENTENCE_SPLIT = re.compile(r"[.!?。！？\n]+")
+
+
+def thank_you_only(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks a message that only says thank you, or only offers help if the buyer has questions.
+
+    Why is this bad: Amazon does not permit messages whose only content is thanks or "let us
+    know if you have questions". Each sentence of the body is classed as thanks/availability,
+    greeting or sign-off (six languages); order IDs are ignored. If nothing else is left and at
+    least one sentence is thanks or availability, the rule fires.
+
+    Example: "Hello John, thank you for your order 123-1234567-1234567! If you have any questions, let us know. Best regards"
+    Passes: "Thank you for your order 123-1234567-1234567. The sofa will arrive on Tuesday between 9 and 12."
+    """
+    from .. import lexicons
+
+    thanks, courtesy = lexicons.pattern("thanks"), lexicons.pattern("courtesy")
+    body = ORDER_ID_RE.sub(" ", normalize(ctx.analysis.text).lower())
+    sentences = [s.strip(" ,;:-()") for s in _SENTENCE_SPLIT.split(body)]
+    saw_thanks = False
+    for sentence in filter(None, sentences):
+        if thanks.search(sentence):
+            saw_thanks = True
+        elif not (courtesy.search(sentence) and len(sentence.split()) <= 6):
+            return
+    if saw_thanks:
+        yield Finding(" ".join(ctx.analysis.text.split())[:160],
+                      "A message that only thanks the buyer or offers help is not a permitted message.")

@@ -48,6 +48,7 @@ RULES: tuple[Rule, ...] = (
     # 2. required content
     Rule("ID001", "missing-order-id", "block", identity.missing_order_id),
     Rule("ID002", "foreign-order-id", "block", identity.foreign_order_id),
+    Rule("TPL001", "unavailable-without-adjustment", "block", identity.unavailable_without_adjustment),
     Rule("LNG001", "wrong-language", "block", identity.wrong_language, needs_order=True),
     # 3. prohibited types
     Rule("TYP001", "order-or-shipping-confirmation", "block", types.order_or_shipping_confirmation),

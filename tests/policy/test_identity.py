@@ -56,3 +56,27 @@ def test_lng001_silent_in_the_buyers_language(lang):
 def test_lng001_silent_on_short_text_and_unknown_locale():
     assert "LNG001" not in codes(request(body=f"Order {ORDER_ID}: danke!"), order(buyer_locale="en_US"))
     assert "LNG001" not in codes(request(body=TEXTS["de"] + ORDER_ID), order(buyer_locale="nl_NL"))
+
+
+def issue(body: str) -> dict:
+    return request(contact_reason="order_issue", body=f"Order {ORDER_ID}: {body}")
+
+
+@pytest.mark.parametrize("body", [
+    "the mug is out of stock.",
+    "Der Artikel ist leider nicht mehr lieferbar.",
+    "L'article est en rupture de stock.",
+    "We refunded part of your order.",
+    "商品が在庫切れとなりました。",
+])
+def test_tpl001_fires_without_adjustment_or_reason(body):
+    assert "TPL001" in codes(issue(body), order())
+
+
+@pytest.mark.parametrize("body", [
+    "the mug is out of stock, so we refunded it and adjusted your order.",
+    "Der Artikel ist nicht mehr lieferbar; wir haben den Betrag erstattet.",
+    "the delivery address seems incomplete; which floor do you live on?",
+])
+def test_tpl001_silent_on_complete_or_other_issues(body):
+    assert "TPL001" not in codes(issue(body), order())

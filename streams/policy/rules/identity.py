@@ -80,3 +80,26 @@ def wrong_language(ctx: Context) -> Iterator[Finding]:
     if detected != expected:
         sample = " ".join(text.split())[:80]
         yield Finding(sample, f"The message looks written in '{detected}', but the buyer's language is '{expected}'.")
+
+
+def unavailable_without_adjustment(ctx: Context) -> Iterator[Finding]:
+    """What it does: blocks an `order_issue` message about an unfulfillable order that does not say the order was adjusted and why.
+
+    Why is this bad: Amazon's "order unavailable" template requires the seller to tell the buyer
+    that the order amount or quantity was adjusted (refunded, reduced, cancelled) and why (no
+    inventory, could not ship). Applies only to `order_issue` messages that mention either part;
+    messages about other issues (an address problem) are not judged. Six languages.
+
+    Example: "Order 123-1234567-1234567: the mug is out of stock." (no adjustment stated).
+    Passes: "Order 123-1234567-1234567: the mug is out of stock, so we refunded it and adjusted your order."
+    """
+    if ctx.reason != "order_issue":
+        return
+    from .. import lexicons
+
+    text = ctx.analysis.norm_text
+    why, adjusted = lexicons.search("unavailable", text), lexicons.search("adjusted", text)
+    if why and not adjusted:
+        yield Finding(why.group(0), "Say that the order amount or quantity was adjusted (e.g. refunded) as well as why.")
+    elif adjusted and not why:
+        yield Finding(adjusted.group(0), "Say why the order was adjusted (e.g. out of stock, could not ship).")

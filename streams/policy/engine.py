@@ -36,7 +36,8 @@ def evaluate(request: dict[str, Any], order: dict[str, Any] | None, config: Sell
     warnings: list[dict] = []
     retryable_only = True
     for rule in RULES:
-        action = config.action_for(rule.code, rule.default_action)
+        default = "block" if rule.code == "CNT010" and config.brand_image_hosts else rule.default_action
+        action = config.action_for(rule.code, default)
         if action == "off" or (rule.needs_order and order is None):
             continue
         for finding in rule.check(ctx):

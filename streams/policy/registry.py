@@ -70,6 +70,8 @@ RULES: tuple[Rule, ...] = (
     Rule("CNT007", "tracking-pixel", "block", content.tracking_pixel),
     Rule("CNT008", "contact-details", "block", content.contact_details),
     Rule("CNT009", "product-image", "block", content.product_image),
+    # warn by default; block when the seller configures brand_image_hosts (engine.evaluate)
+    Rule("CNT010", "unrelated-image", "warn", content.unrelated_image),
     # 5. style
     Rule("STY001", "accessibility", "block", style.accessibility),
     Rule("STY002", "emoji", "block", style.emoji_used),

@@ -1,7 +1,7 @@
 import pytest
 
 from streams.config import SellerConfig
-from tests.helpers import BODY, codes, html, order, request
+from tests.helpers import BODY, codes, decide, html, order, request
 
 @pytest.mark.parametrize("req", [
     html('<p><a href="https://myshop.example.com/deals">our shop</a></p>'),
@@ -166,3 +166,25 @@ def test_cnt006_fires_on_sensitive_content(req):
                                    "Il divano è pronto per la consegna."])
 def test_cnt006_silent_on_ordinary_text(extra):
     assert "CNT006" not in codes(request(body=f"{BODY} {extra}"), order())
+
+
+BRAND = SellerConfig(brand_image_hosts=frozenset({"cdn.mybrand.example"}))
+
+
+@pytest.mark.parametrize("img", ['<img src="https://media.giphy.com/thanks.png" alt="thanks">',
+                                 '<img src="https://images.unsplash.com/photo-1.jpg" alt="beach">',
+                                 '<img src="https://cdn.example.com/christmas-smiley.png" alt="x">'])
+def test_cnt010_warns_on_unrelated_images_by_default(img):
+    decision = decide(html(img), order())
+    assert decision["route"] == "approved"
+    assert "CNT010" in {w["code"] for w in decision["warnings"]}
+
+
+def test_cnt010_blocks_foreign_hosts_when_brand_hosts_configured():
+    decision = decide(html('<img src="https://cdn.other.example/pic.png" alt="pic">'), order(), BRAND)
+    assert decision["route"] == "blocked" and "CNT010" in {v["code"] for v in decision["violations"]}
+
+
+def test_cnt010_silent_on_brand_images():
+    assert "CNT010" not in codes(html('<img src="https://cdn.mybrand.example/logo.png" alt="MyBrand logo">'), order(), BRAND)
+    assert "CNT010" not in codes(html('<img src="https://cdn.shop.example/logo.png" alt="Shop logo">'), order())

@@ -205,3 +205,31 @@ def sensitive_content(ctx: Context) -> Iterator[Finding]:
         if match:
             yield Finding(match.group(0), "Offensive, violent or sexual language is not allowed.")
             return
+
+
+_STOCK_IMAGE = re.compile(r"giphy|tenor\.com|shutterstock|istockphoto|gettyimages|unsplash|pexels|pixabay|clipart|"
+                          r"meme|smiley|emoticon|stock[-_]photo|holiday|christmas|valentine", re.IGNORECASE)
+
+
+def unrelated_image(ctx: Context) -> Iterator[Finding]:
+    """What it does: reports images not related to the seller's brand or company.
+
+    Why is this bad: Amazon allows logos and brand images, not decoration. Without configuration
+    the gateway cannot know the brand, so the default is `warn`, for stock-photo, GIF/meme and
+    clip-art hosts or names. When the seller configures `brand_image_hosts`, every image from
+    another host is reported and the action becomes `block`.
+
+    Example: `<img src="https://media.giphy.com/thanks.png" alt="thanks">`.
+    Passes: `<img src="https://cdn.mybrand.example/logo.png" alt="MyBrand logo">` (brand host configured).
+    """
+    brand_hosts = ctx.config.brand_image_hosts
+    for image in ctx.analysis.images:
+        if not image.host:
+            continue
+        if brand_hosts:
+            if not host_matches(image.host, brand_hosts):
+                yield Finding(image.src[:200], f"Images must come from your brand hosts; {image.host} is not one.")
+                return
+        elif _STOCK_IMAGE.search(f"{image.src} {image.alt or ''}"):
+            yield Finding(image.src[:200], "This image does not look related to your brand or company.")
+            return

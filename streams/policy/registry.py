@@ -83,6 +83,7 @@ RULES: tuple[Rule, ...] = (
     Rule("STY008", "text-alignment", "block", style.text_alignment),
     Rule("STY009", "excess-line-breaks", "block", style.excess_line_breaks),
     Rule("STY010", "insecure-image", "block", style.insecure_image),
+    Rule("STY011", "spelling-grammar", "warn", style.spelling_grammar),
     # 6. opt-out
     Rule("OPT001", "buyer-opted-out", "block", optout.buyer_opted_out, needs_order=True),
     Rule("OPT002", "important-tag-required", "block", optout.important_tag_required, needs_order=True),

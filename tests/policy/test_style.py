@@ -1,6 +1,7 @@
 import pytest
 
-from tests.helpers import BODY, ORDER_ID, codes, html, order, request
+from streams.config import SellerConfig
+from tests.helpers import BODY, ORDER_ID, codes, decide, html, order, request
 
 
 def attachment(filename, content_type):
@@ -131,3 +132,21 @@ def test_sty001_fires_on_accessibility_problems(extra):
 ])
 def test_sty001_silent_on_accessible_html(extra):
     assert "STY001" not in codes(html(extra), order())
+
+
+@pytest.mark.parametrize("extra", ["We will recieve the parcel.", "We will send the the parcel.",
+                                   "Die Bestelung ist unterwegs."])
+def test_sty011_warns_on_spelling(extra):
+    decision = decide(request(body=f"{BODY} {extra}"), order())
+    assert decision["route"] == "approved" and "STY011" in {w["code"] for w in decision["warnings"]}
+
+
+def test_sty011_blocks_when_seller_says_so():
+    config = SellerConfig(rule_actions={"STY011": "block"})
+    assert decide(request(body=f"{BODY} We will recieve it."), order(), config)["route"] == "blocked"
+
+
+@pytest.mark.parametrize("extra", ["We will receive the parcel tomorrow.", "Das ist sehr sehr schön.",
+                                   "Nous nous excusons du retard."])
+def test_sty011_silent_on_correct_text(extra):
+    assert "STY011" not in codes(request(body=f"{BODY} {extra}"), order())

@@ -1,6 +1,7 @@
 """Style that is prohibited (RULES.md section 5)."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ..model import Context, Finding
@@ -212,3 +213,30 @@ def accessibility(ctx: Context) -> Iterator[Finding]:
             break
     if ctx.analysis.data_tables_without_headers:
         yield Finding(ctx.analysis.data_tables_without_headers[0], "Data tables need header cells (<th>).")
+
+
+_DOUBLED_WORD = re.compile(r"\b(\w{2,})\s+\1\b", re.IGNORECASE)
+_DOUBLED_OK = {"that", "had", "very", "sehr", "nous", "vous", "molto", "muy", "bye"}
+
+
+def spelling_grammar(ctx: Context) -> Iterator[Finding]:
+    """What it does: reports spelling and grammar errors (default `warn`).
+
+    Why is this bad: Amazon asks for messages free of spelling and grammar errors. Product names
+    and brands make full spell-checking noisy, so the check is narrow: doubled words ("the the")
+    and common misspellings from the per-language lexicons. A seller may make it `block`.
+
+    Example: "We will recieve the the parcel tomorrow."
+    Passes: "We will receive the parcel tomorrow."
+    """
+    from .. import lexicons
+
+    text = ctx.analysis.norm_text
+    doubled = next((m for m in _DOUBLED_WORD.finditer(text) if m.group(1).lower() not in _DOUBLED_OK
+                    and not m.group(1).isdigit()), None)
+    if doubled:
+        yield Finding(doubled.group(0), "A word is repeated; please proofread the message.")
+        return
+    misspelled = lexicons.search("misspelling", text)
+    if misspelled:
+        yield Finding(misspelled.group(0), "This looks misspelled; please proofread the message.")

@@ -12,6 +12,7 @@ from typing import Any
 from .config import Config
 from .policy.engine import evaluate
 from .state import apply_event, apply_optout, is_known, new_order_record, remember_decision
+from .timeutil import parse_ts
 
 ROUTE_TOPICS = {
     "approved": "messages.approved",
@@ -77,8 +78,6 @@ def on_buyer_message(buyers: MutableMapping[str, Any], message: dict) -> list[di
             updates.append({"order_id": message["order_id"], "partition": message["partition"],
                             "opted_out": buyer["opted_out"], "at": buyer["at"]})
     elif message["type"] == "optout":
-        from .timeutil import parse_ts
-
         if buyer["at"] is None or parse_ts(message["at"]) >= parse_ts(buyer["at"]):
             buyer["opted_out"], buyer["at"] = message["opted_out"], message["at"]
             updates.extend({"order_id": order_id, "partition": partition, "opted_out": buyer["opted_out"],

@@ -133,7 +133,7 @@ def thank_you_only(ctx: Context) -> Iterator[Finding]:
 
     Why is this bad: Amazon does not permit messages whose only content is thanks or "let us
     know if you have questions". Each sentence of the body is classed as thanks/availability,
-    greeting or sign-off (six languages); order IDs are ignored. If nothing else is left and at
+    greeting or sign-off (six languages); order IDs and a short signature line are ignored. If nothing else is left and at
     least one sentence is thanks or availability, the rule fires.
 
     Example: "Hello John, thank you for your order 123-1234567-1234567! If you have any questions, let us know. Best regards"
@@ -143,9 +143,11 @@ def thank_you_only(ctx: Context) -> Iterator[Finding]:
 
     thanks, courtesy = lexicons.pattern("thanks"), lexicons.pattern("courtesy")
     body = ORDER_ID_RE.sub(" ", normalize(ctx.analysis.text).lower())
-    sentences = [s.strip(" ,;:-()") for s in _SENTENCE_SPLIT.split(body)]
+    sentences = [s for s in (s.strip(" ,;:-()") for s in _SENTENCE_SPLIT.split(body)) if s]
+    if len(sentences) > 1 and len(sentences[-1].split()) <= 3:
+        sentences.pop()  # the signature: a shop or person name after the sign-off
     saw_thanks = False
-    for sentence in filter(None, sentences):
+    for sentence in sentences:
         if thanks.search(sentence):
             saw_thanks = True
         elif not (courtesy.search(sentence) and len(sentence.split()) <= 6):

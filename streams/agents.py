@@ -15,8 +15,8 @@ import structlog
 
 from .config import Config
 from .gateway import (BUYER_EVENTS_TOPIC, DEAD_LETTER_TOPIC, INPUT_TOPICS, ORDER_UPDATES_TOPIC,
-                      PENDING_EXPIRY_TOPIC, ROUTE_TOPICS, decide, on_buyer_message, on_order_event,
-                      on_order_update)
+                      PENDING_EXPIRY_TOPIC, ROUTE_TOPICS, SELLER_STAGE_TOPIC, counts_toward_cap, decide,
+                      on_buyer_message, on_order_event, on_order_update, on_seller_message)
 from .records import InvalidRecord, decode_message_request, decode_order_event
 from .state import ForeignEvent, is_known
 from .timeutil import format_ts, utcnow
@@ -30,6 +30,7 @@ def register_agents(app: faust.App, config: Config) -> None:
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
     main_topics = app.topic(*INPUT_TOPICS, ORDER_UPDATES_TOPIC, PENDING_EXPIRY_TOPIC, **raw)
     buyer_topic = app.topic(BUYER_EVENTS_TOPIC, **raw)
+    seller_topic = app.topic(SELLER_STAGE_TOPIC, **raw)
     out = {route: app.topic(name, **raw) for route, name in ROUTE_TOPICS.items()}
     dead_letter = app.topic(DEAD_LETTER_TOPIC, **raw)
     buyer_events = app.topic(BUYER_EVENTS_TOPIC, **raw)
@@ -39,8 +40,9 @@ def register_agents(app: faust.App, config: Config) -> None:
     orders = app.Table("orders", default=None, key_type=str)
     pending = app.Table("pending", default=None, key_type=str)
     buyers = app.Table("buyers", default=None, key_type=str)
+    sellers = app.Table("sellers", default=None, key_type=str)
     grace = config.gateway.grace_period_seconds
-    app.msggate_tables = {"orders": orders, "pending": pending, "buyers": buyers}
+    app.msggate_tables = {"orders": orders, "pending": pending, "buyers": buyers, "sellers": sellers}
 
     async def to_dead_letter(message, reason: str, kind: str) -> None:
         metrics.DEAD_LETTERS.labels(kind=kind).inc()
@@ -62,6 +64,14 @@ def register_agents(app: faust.App, config: Config) -> None:
                   codes=[v["code"] for v in decision["violations"]])
         await out[decision["route"]].send(key=decision["order_id"].encode(), value=orjson.dumps(decision))
 
+    async def finish(decision: dict, started: float, partition: int) -> None:
+        """Route a per-order decision; approved proactive messages first pass the seller stage."""
+        if counts_toward_cap(decision, config):
+            await seller_topic.send(key=decision["seller_id"].encode(), value=orjson.dumps(
+                {"type": "decision", "decision": decision, "partition": partition}))
+        else:
+            await route(decision, started)
+
     async def handle_request(message, started: float) -> None:
         request = decode_message_request(message.value)
         if message.key is not None and message.key.decode("utf-8", "replace") != request["order_id"]:
@@ -69,11 +79,12 @@ def register_agents(app: faust.App, config: Config) -> None:
                                 kind="key")
         decision = decide(orders, request, config, decided_at=format_ts(utcnow()), wait_if_unknown=grace > 0)
         if decision is not None:
-            await route(decision, started)
+            await finish(decision, started, message.partition)
             return
         parked = pending.get(request["order_id"]) or []
         if len(parked) >= MAX_PENDING_PER_ORDER:
-            await route(decide(orders, request, config, decided_at=format_ts(utcnow())), started)
+            await finish(decide(orders, request, config, decided_at=format_ts(utcnow())), started,
+                         message.partition)
             return
         parked.append({"request": request, "deadline": time.time() + grace, "partition": message.partition})
         pending[request["order_id"]] = parked
@@ -88,7 +99,7 @@ def register_agents(app: faust.App, config: Config) -> None:
                 keep.append(entry)
                 continue
             decision = decide(orders, entry["request"], config, decided_at=format_ts(utcnow()))
-            await route(decision, time.perf_counter())
+            await finish(decision, time.perf_counter(), entry["partition"])
         if keep:
             pending[order_id] = keep
         else:
@@ -102,6 +113,8 @@ def register_agents(app: faust.App, config: Config) -> None:
             raise InvalidRecord(str(exc), kind="foreign") from None
         for buyer_message in outcome.buyer_messages:
             await buyer_events.send(key=buyer_message["buyer_id"].encode(), value=orjson.dumps(buyer_message))
+        for seller_message in outcome.seller_messages:
+            await seller_topic.send(key=seller_message["seller_id"].encode(), value=orjson.dumps(seller_message))
         if outcome.changed and is_known(outcome.record):
             await release_pending(event["order_id"])
 
@@ -135,6 +148,24 @@ def register_agents(app: faust.App, config: Config) -> None:
                                              partition=update["partition"])
             except Exception:
                 log.exception("buyer_stage_failed", offset=event.message.offset)
+
+    @app.agent(seller_topic, concurrency=1)
+    async def seller_stage(stream):
+        async for event in stream.events():
+            started = time.perf_counter()
+            try:
+                outcome = on_seller_message(sellers, orjson.loads(event.message.value), config)
+                if outcome.usage is not None:
+                    metrics.observe_usage(outcome.usage)
+                if outcome.order_update is not None:
+                    update = outcome.order_update
+                    await order_updates.send(key=update["order_id"].encode(), value=orjson.dumps(update),
+                                             partition=update["partition"])
+                if outcome.decision is not None:
+                    await route(outcome.decision, started)
+            except Exception as exc:  # never lose the decision: it goes to the dead-letter topic
+                log.exception("seller_stage_failed", offset=event.message.offset)
+                await to_dead_letter(event.message, f"internal error: {type(exc).__name__}: {exc}", "internal")
 
     sent_markers: set[tuple[str, str]] = set()
 

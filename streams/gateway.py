@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from .config import Config
-from .policy.engine import evaluate
+from .policy.engine import VOLUME_CODE, apply_volume, evaluate
+from .policy.rules.volume import daily_cap, day_starts_at, marketplace_day, window_days
 from .state import apply_event, apply_optout, is_known, new_order_record, remember_decision
 from .timeutil import parse_ts
 
@@ -26,7 +28,9 @@ OUTPUT_TOPICS = (*ROUTE_TOPICS.values(), DEAD_LETTER_TOPIC)
 BUYER_EVENTS_TOPIC = "msggate.buyer-events"
 ORDER_UPDATES_TOPIC = "msggate.order-updates"
 PENDING_EXPIRY_TOPIC = "msggate.pending-expiry"
-INTERNAL_TOPICS = (BUYER_EVENTS_TOPIC, ORDER_UPDATES_TOPIC, PENDING_EXPIRY_TOPIC)
+# Seller-keyed stage (VOL001): a repartition topic keyed by seller_id.
+SELLER_STAGE_TOPIC = "msggate.seller-stage"
+INTERNAL_TOPICS = (BUYER_EVENTS_TOPIC, ORDER_UPDATES_TOPIC, PENDING_EXPIRY_TOPIC, SELLER_STAGE_TOPIC)
 GATEWAY_TOPICS = (*INPUT_TOPICS, *OUTPUT_TOPICS)
 MAX_ORDERS_PER_BUYER = 2_000
 
@@ -38,6 +42,7 @@ class EventOutcome:
     record: dict
     changed: bool
     buyer_messages: list[dict] = field(default_factory=list)   # to the buyer stage, keyed by buyer_id
+    seller_messages: list[dict] = field(default_factory=list)  # to the seller stage, keyed by seller_id
 
 
 def on_order_event(orders: MutableMapping[str, Any], event: dict, partition: int = 0) -> EventOutcome:
@@ -45,6 +50,7 @@ def on_order_event(orders: MutableMapping[str, Any], event: dict, partition: int
     order_id = event["order_id"]
     previous = orders.get(order_id)
     first_seen = previous is None or previous["state"]["buyer_id"] is None
+    placed_before = previous is not None and previous["state"]["placed_at"] is not None
     record, changed = apply_event(previous, event)
     if not changed:
         return EventOutcome(record, False)
@@ -58,6 +64,10 @@ def on_order_event(orders: MutableMapping[str, Any], event: dict, partition: int
         outcome.buyer_messages.append({"type": "optout", "buyer_id": buyer_id, "order_id": order_id,
                                        "opted_out": event["event_type"] == "buyer_opted_out",
                                        "at": event["occurred_at"]})
+    if event["event_type"] == "order_placed" and not placed_before:
+        outcome.seller_messages.append({"type": "order_placed", "seller_id": event["seller_id"],
+                                        "marketplace_id": event["marketplace_id"], "order_id": order_id,
+                                        "occurred_at": event["occurred_at"]})
     return outcome
 
 
@@ -88,7 +98,9 @@ def on_buyer_message(buyers: MutableMapping[str, Any], message: dict) -> list[di
 
 
 def on_order_update(orders: MutableMapping[str, Any], update: dict) -> bool:
-    """Apply a buyer-level opt-out change to one order (the order may not be known yet)."""
+    """Apply a buyer-level opt-out change, or a seller-stage VOL001 block, to one order."""
+    if update.get("type") == "volume_blocked":
+        return _undo_approval(orders, update["order_id"], update["message_id"])
     record = orders.get(update["order_id"]) or new_order_record(update["order_id"])
     if apply_optout(record, update["opted_out"], update["at"]):
         orders[update["order_id"]] = record
@@ -125,3 +137,99 @@ def decide(orders: MutableMapping[str, Any], request: dict, config: Config, *,
     remember_decision(record, request["message_id"], {k: v for k, v in decision.items() if k != "request"})
     orders[request["order_id"]] = record
     return decision
+
+
+def _undo_approval(orders: MutableMapping[str, Any], order_id: str, message_id: str) -> bool:
+    """The seller stage blocked (VOL001) a review request the order stage had approved and counted.
+
+    A blocked review request does not count toward TYP007, and VOL001 is retryable, so the
+    order forgets the approval: a retry is evaluated afresh.
+    """
+    record = orders.get(order_id)
+    if record is None:
+        return False
+    previous = record["decisions"].pop(message_id, None)
+    if previous is None or previous["route"] != "approved":
+        return False
+    # Only review requests are sent back (on_seller_message): undo their TYP007 count.
+    record["state"]["review_requests"] = max(0, record["state"]["review_requests"] - 1)
+    orders[order_id] = record
+    return True
+
+
+# --- seller-keyed stage (VOL001) -----------------------------------------------------------
+# Table keys: "d|<seller>|<marketplace>|<day>" -> {"orders": n, "sent": n} per marketplace day,
+# and "m|<seller>|<message_id>" -> day, for proactive messages approved (counted once).
+
+def counts_toward_cap(decision: dict, config: Config) -> bool:
+    """Approved proactive messages go through the seller stage; replies, blocks and sellers
+    with VOL001 turned off do not."""
+    return (decision["route"] == "approved" and decision["request"]["contact_reason"] != "reply_to_buyer"
+            and config.for_seller(decision["seller_id"]).action_for(VOLUME_CODE, "block") != "off")
+
+
+def _day_key(seller_id: str, marketplace_id: str, day) -> str:
+    return f"d|{seller_id}|{marketplace_id}|{day.isoformat()}"
+
+
+def _message_key(seller_id: str, message_id: str) -> str:
+    return f"m|{seller_id}|{message_id}"
+
+
+def seller_usage(sellers: MutableMapping[str, Any], seller_id: str, marketplace_id: str, moment,
+                 margin: int = 0) -> dict[str, Any]:
+    """The seller's usage of its daily cap for the marketplace day of `moment` (aware datetime)."""
+    day = marketplace_day(marketplace_id, moment)
+    orders_in_window = sum((sellers.get(_day_key(seller_id, marketplace_id, d)) or {}).get("orders", 0)
+                           for d in window_days(day))
+    today = sellers.get(_day_key(seller_id, marketplace_id, day)) or {}
+    return {"seller_id": seller_id, "marketplace_id": marketplace_id, "day": day.isoformat(),
+            "sent_today": today.get("sent", 0), "orders_today": today.get("orders", 0),
+            "orders_in_window": orders_in_window, "cap": daily_cap(orders_in_window, margin),
+            "resets_at": day_starts_at(marketplace_id, day + timedelta(days=1)).isoformat()}
+
+
+@dataclass
+class SellerOutcome:
+    """What the seller stage asks the caller to do: route `decision`, tell the order stage."""
+
+    decision: dict | None = None
+    order_update: dict | None = None   # to the order's partition (VOL001 undid an approval)
+    usage: dict | None = None
+
+
+def on_seller_message(sellers: MutableMapping[str, Any], message: dict, config: Config) -> SellerOutcome:
+    """The seller stage: counts orders placed and approved proactive messages per marketplace day.
+
+    `{"type": "order_placed", ...}` adds to the day's order count (the 7-day average).
+    `{"type": "decision", "decision": ..., "partition": n}` is an approval of the order stage;
+    it comes back approved (and counted once per message_id) or blocked with VOL001.
+    """
+    if message["type"] == "order_placed":
+        day = marketplace_day(message["marketplace_id"], parse_ts(message["occurred_at"]))
+        key = _day_key(message["seller_id"], message["marketplace_id"], day)
+        counts = sellers.get(key) or {"orders": 0, "sent": 0}
+        counts["orders"] += 1
+        sellers[key] = counts
+        return SellerOutcome()
+    decision = message["decision"]
+    request = decision["request"]
+    seller_id, marketplace_id = request["seller_id"], request["marketplace_id"]
+    if _message_key(seller_id, request["message_id"]) in sellers:
+        return SellerOutcome(decision)  # a duplicate of a message already approved and counted
+    seller_config = config.for_seller(seller_id)
+    usage = seller_usage(sellers, seller_id, marketplace_id, parse_ts(request["requested_at"]),
+                         seller_config.daily_cap_margin)
+    final = apply_volume(decision, usage, seller_config)
+    if final["route"] != "approved":
+        update = None
+        if request["contact_reason"] == "review_request":
+            update = {"type": "volume_blocked", "order_id": request["order_id"],
+                      "message_id": request["message_id"], "partition": message.get("partition")}
+        return SellerOutcome(final, update, usage)
+    key = _day_key(seller_id, marketplace_id, marketplace_day(marketplace_id, parse_ts(request["requested_at"])))
+    counts = sellers.get(key) or {"orders": 0, "sent": 0}
+    counts["sent"] += 1
+    sellers[key] = counts
+    sellers[_message_key(seller_id, request["message_id"])] = usage["day"]
+    return SellerOutcome(final, None, {**usage, "sent_today": counts["sent"]})

@@ -6,7 +6,8 @@ import sys
 
 import orjson
 
-from ..gateway import decide, on_buyer_message, on_order_event, on_order_update
+from ..gateway import (counts_toward_cap, decide, on_buyer_message, on_order_event, on_order_update,
+                       on_seller_message)
 from ..policy.engine import evaluate
 from ..records import InvalidRecord, decode_message_request, decode_order_event, decode_order_state
 from ..state import ForeignEvent
@@ -93,15 +94,24 @@ class Replayer:
         self.config = config
         self.orders: dict = {}
         self.buyers: dict = {}
+        self.sellers: dict = {}
 
     def order_event(self, event: dict) -> None:
         outcome = on_order_event(self.orders, event)
         for message in outcome.buyer_messages:
             for update in on_buyer_message(self.buyers, message):
                 on_order_update(self.orders, update)
+        for message in outcome.seller_messages:
+            on_seller_message(self.sellers, message, self.config)
 
     def message_request(self, request: dict) -> dict:
-        return decide(self.orders, request, self.config)
+        decision = decide(self.orders, request, self.config)
+        if not counts_toward_cap(decision, self.config):
+            return decision
+        outcome = on_seller_message(self.sellers, {"type": "decision", "decision": decision}, self.config)
+        if outcome.order_update is not None:
+            on_order_update(self.orders, outcome.order_update)
+        return outcome.decision
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from .registry import RULES, RULES_BY_CODE
 from .rules.optout import suggested_subject
 
 NEEDS_IMPORTANT_CODE = "OPT002"
+VOLUME_CODE = "VOL001"
 
 
 def is_critical(request: dict, config: SellerConfig) -> bool:
@@ -34,8 +35,35 @@ def evaluate(request: dict[str, Any], order: dict[str, Any] | None, config: Sell
                   critical=critical, seller_usage=seller_usage)
     violations: list[dict] = []
     warnings: list[dict] = []
+    retryable_only = _run(RULES, ctx, violations, warnings)
+    return _route(request, critical, violations, warnings, retryable_only, config, decided_at)
+
+
+def apply_volume(decision: dict[str, Any], usage: dict[str, Any], config: SellerConfig) -> dict[str, Any]:
+    """Add the seller-level check (VOL001) to a decision the per-order stage approved.
+
+    The seller-keyed stage calls this with the seller's usage for the marketplace day; the
+    decision is re-routed with the same routing as `evaluate`, so a VOL001 block is one more
+    finding beside the earlier warnings.
+    """
+    request = decision["request"]
+    ctx = Context(request=request, order=None, config=config, now=parse_ts(request["requested_at"]),
+                  critical=decision["critical"], seller_usage=usage)
+    violations = list(decision["violations"])
+    warnings = list(decision["warnings"])
+    retryable_only = _run((RULES_BY_CODE[VOLUME_CODE],), ctx, violations, warnings)
+    if not violations and len(warnings) == len(decision["warnings"]):
+        return decision
+    retryable_only = retryable_only and (not decision["violations"] or decision["retryable"])
+    return _route(request, decision["critical"], violations, warnings, retryable_only, config,
+                  decision["decided_at"])
+
+
+def _run(rules, ctx: Context, violations: list[dict], warnings: list[dict]) -> bool:
+    """Run `rules`, appending findings; returns whether every blocking finding is retryable."""
+    config, order = ctx.config, ctx.order
     retryable_only = True
-    for rule in RULES:
+    for rule in rules:
         default = "block" if rule.code == "CNT010" and config.brand_image_hosts else rule.default_action
         action = config.action_for(rule.code, default)
         if action == "off" or (rule.needs_order and order is None):
@@ -49,7 +77,7 @@ def evaluate(request: dict[str, Any], order: dict[str, Any] | None, config: Sell
                     retryable_only = False
             else:
                 warnings.append(entry)
-    return _route(request, critical, violations, warnings, retryable_only, config, decided_at)
+    return retryable_only
 
 
 def _route(request, critical, violations, warnings, retryable_only, config, decided_at) -> dict[str, Any]:

@@ -31,7 +31,7 @@ class Context:
     config: SellerConfig
     now: datetime                     # the request's `requested_at`: the engine has no clock
     critical: bool
-    seller_usage: dict[str, Any] | None = None   # VOL001: {"sent_today", "cap", "resets_at"}
+    seller_usage: dict[str, Any] | None = None   # VOL001: see gateway.seller_usage()
 
     @property
     def reason(self) -> str:

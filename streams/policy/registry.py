@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .model import Context, Finding
-from .rules import content, identity, optout, reasons, style, timing, types
+from .rules import content, identity, optout, reasons, style, timing, types, volume
 
 Check = Callable[[Context], Iterable[Finding]]
 
@@ -88,6 +88,8 @@ RULES: tuple[Rule, ...] = (
     Rule("OPT001", "buyer-opted-out", "block", optout.buyer_opted_out, needs_order=True),
     Rule("OPT002", "important-tag-required", "block", optout.important_tag_required, needs_order=True),
     Rule("OPT003", "important-tag-misuse", "block", optout.important_tag_misuse),
+    # 6b. volume: needs the seller-keyed stage's usage (Context.seller_usage); silent without it
+    Rule("VOL001", "daily-limit-exceeded", "block", volume.daily_limit_exceeded, retryable=True),
 )
 
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}

@@ -29,32 +29,53 @@ def broker(tmp_path_factory):
     kafka.stop()
 
 
+class WorkerProcess:
+    """One `msggate worker` subprocess; restartable on the same data dir and web port."""
+
+    def __init__(self, bootstrap: str, folder: Path):
+        self.bootstrap, self.folder = bootstrap, folder
+        self.config = folder / "msggate.toml"
+        self.config.write_text(f"[gateway]\ngrace_period_seconds = {GRACE_SECONDS}\n")
+        self.web_port = free_port()
+        self.log = folder / "worker.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "WorkerProcess":
+        log = open(self.log, "ab")
+        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}
+        self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker", "--config", str(self.config),
+                                      "--web-port", str(self.web_port), "--data-dir", str(self.folder / "data")],
+                                     cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.tail()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/readyz", timeout=1) as response:
+                    if b'"ready":true' in response.read() and _assigned(self.web_port):
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.5)
+        pytest.fail("worker not ready: " + self.tail())
+
+    def stop(self) -> int:
+        """SIGTERM (the graceful stop of the command contract); returns the exit code."""
+        self.proc.terminate()
+        return self.proc.wait(60)
+
+    def restart(self) -> None:
+        assert self.stop() == 0, self.tail()
+        self.start()
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+
 @pytest.fixture(scope="session")
 def worker(broker, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("worker")
-    config = folder / "msggate.toml"
-    config.write_text(f"[gateway]\ngrace_period_seconds = {GRACE_SECONDS}\n")
-    web_port = free_port()
-    log = open(folder / "worker.log", "wb")
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap}
-    proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker", "--config", str(config),
-                             "--web-port", str(web_port), "--data-dir", str(folder / "data")],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, (folder / "worker.log").read_text()[-3000:]
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/readyz", timeout=1) as response:
-                if b'"ready":true' in response.read() and _assigned(web_port):
-                    break
-        except OSError:
-            pass
-        time.sleep(0.5)
-    else:
-        pytest.fail("worker not ready: " + (folder / "worker.log").read_text()[-3000:])
-    yield {"proc": proc, "web_port": web_port, "log": folder / "worker.log"}
-    proc.terminate()
-    assert proc.wait(60) == 0, (folder / "worker.log").read_text()[-3000:]
+    process = WorkerProcess(broker.bootstrap, tmp_path_factory.mktemp("worker")).start()
+    yield process
+    assert process.stop() == 0, process.tail()
 
 
 def _assigned(web_port: int) -> bool:
@@ -71,11 +92,13 @@ class Gateway:
             producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap)
             await producer.start()
             try:
+                pending = []
                 for topic, value, key in records:
                     raw = value if isinstance(value, bytes) else orjson.dumps(value)
                     if key is None and isinstance(value, dict):
                         key = value["order_id"].encode()
-                    await producer.send_and_wait(topic, raw, key=key)
+                    pending.append(await producer.send(topic, raw, key=key))
+                await asyncio.gather(*pending)   # in order per partition; one round trip per batch
             finally:
                 await producer.stop()
         asyncio.run(go())

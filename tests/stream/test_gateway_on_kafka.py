@@ -68,7 +68,7 @@ def test_invalid_records_go_to_dead_letter_and_worker_goes_on(gateway, worker):
     assert "not valid JSON" in reasons and "order_id" in reasons and "occurred_at" in reasons
     assert any(r["raw_encoding"] == "base64" for r in dead)
     assert by_id(found, "t2-after")[0][0] == "messages.approved"
-    assert worker["proc"].poll() is None
+    assert worker.proc.poll() is None
 
 
 def test_duplicate_message_id_gets_same_decision_and_counts_once(gateway):

@@ -1,0 +1,166 @@
+"""VOL001 daily-limit-exceeded: the cap arithmetic, marketplace days, and the seller stage's fold."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from streams.cli.offline import Replayer
+from streams.config import Config, SellerConfig
+from streams.gateway import on_seller_message, seller_usage
+from streams.policy.rules.volume import daily_cap, marketplace_day, window_days
+from tests.helpers import codes, order, request
+
+US = "ATVPDKIKX0DER"
+JP = "A1VC38T7YXB528"
+
+
+def usage(sent: int, cap: int = 1100) -> dict:
+    return {"seller_id": "SELLER1", "marketplace_id": US, "day": "2026-11-10", "sent_today": sent,
+            "orders_today": 0, "orders_in_window": 700, "cap": cap, "resets_at": "2026-11-11T00:00:00-08:00"}
+
+
+def test_cap_is_five_times_the_seven_day_average_plus_600():
+    assert daily_cap(700) == 1100          # 100 orders a day
+    assert daily_cap(0) == 600             # no history: the floor
+    assert daily_cap(10) == 607            # 5 x 10/7 = 7.1 -> 7 (never round the cap up)
+    assert daily_cap(700, margin=200) == 900
+    assert daily_cap(0, margin=700) == 0
+
+
+def test_window_is_the_seven_days_before_today():
+    assert window_days(date(2026, 11, 10)) == [date(2026, 11, d) for d in range(9, 2, -1)]
+
+
+def test_marketplace_day_follows_the_marketplace_time_zone():
+    late_evening_pacific = datetime(2026, 11, 11, 7, 30, tzinfo=timezone.utc)   # 23:30 on the 10th in LA
+    assert marketplace_day(US, late_evening_pacific) == date(2026, 11, 10)
+    assert marketplace_day(JP, late_evening_pacific) == date(2026, 11, 11)       # 16:30 on the 11th in Tokyo
+    assert marketplace_day("UNKNOWN", late_evening_pacific) == date(2026, 11, 11)
+
+
+def test_fires_when_the_cap_is_used_up():
+    from streams.policy.engine import evaluate
+    decision = evaluate(request(), order(), SellerConfig(), seller_usage=usage(1100))
+    assert decision["route"] == "blocked"
+    assert decision["retryable"] is True
+    finding = decision["violations"][0]
+    assert finding["code"] == "VOL001"
+    assert "1100" in finding["evidence"] and "2026-11-11T00:00:00-08:00" in finding["detail"]
+
+
+def test_does_not_fire_below_the_cap_for_replies_or_without_usage():
+    from streams.policy.engine import evaluate
+    assert evaluate(request(), order(), SellerConfig(), seller_usage=usage(1099))["route"] == "approved"
+    reply = request(contact_reason="reply_to_buyer")
+    assert "VOL001" not in {v["code"] for v in evaluate(reply, order(), SellerConfig(),
+                                                        seller_usage=usage(5000))["violations"]}
+    assert "VOL001" not in codes(request(), order())
+
+
+def test_warn_setting_reports_without_blocking():
+    from streams.policy.engine import evaluate
+    config = Config.from_dict({"defaults": {"rules": {"VOL001": "warn"}}}).for_seller("SELLER1")
+    decision = evaluate(request(), order(), config, seller_usage=usage(1100))
+    assert decision["route"] == "approved"
+    assert [w["code"] for w in decision["warnings"]] == ["VOL001"]
+
+
+# --- the seller stage (pure fold over a dict table), driven through Replayer like `replay` ----
+
+def _placed(n: int, seller: str, day: date, marketplace: str = US) -> dict:
+    return {"event_id": f"e-{seller}-{day}-{n}", "event_type": "order_placed",
+            "occurred_at": f"{day.isoformat()}T20:00:00Z", "seller_id": seller, "marketplace_id": marketplace,
+            "order_id": f"{100 + day.day:03d}-{n:07d}-{hash(seller) % 10_000_000:07d}", "buyer_id": f"B-{seller}-{n}",
+            "buyer_locale": "en_US", "items": [{"asin": "B000TEST01", "sku": "S", "title": "Mug", "quantity": 1}]}
+
+
+def _message(number: int, order_id: str, seller: str, at: str, reason: str = "delivery_delay") -> dict:
+    return request(message_id=f"{seller}-m-{number}", seller_id=seller, marketplace_id=US, order_id=order_id,
+                   contact_reason=reason, requested_at=at, subject=f"Order {order_id}: delivery update",
+                   body=f"Hello, your order {order_id} will arrive two days later than promised. We apologise.")
+
+
+def _seller_with_history(replayer: Replayer, seller: str, per_day: int) -> list[str]:
+    order_ids = []
+    for back in range(1, 8):
+        day = date(2026, 11, 10) - timedelta(days=back)
+        for n in range(per_day):
+            event = _placed(n, seller, day)
+            replayer.order_event(event)
+            order_ids.append(event["order_id"])
+    return order_ids
+
+
+def test_message_1101_of_the_day_is_blocked_and_the_next_marketplace_day_is_approved():
+    replayer = Replayer(Config())
+    order_ids = _seller_with_history(replayer, "SELLERA", 100)
+    routes = [replayer.message_request(_message(i, order_ids[i % len(order_ids)], "SELLERA",
+                                                "2026-11-10T18:00:00Z"))["route"] for i in range(1101)]
+    assert routes.count("approved") == 1100 and routes[-1] == "blocked"
+    # 23:30 in Los Angeles is still the same marketplace day (already the 11th in UTC)
+    late = replayer.message_request(_message(2000, order_ids[0], "SELLERA", "2026-11-11T07:30:00Z"))
+    assert late["route"] == "blocked" and late["violations"][0]["code"] == "VOL001"
+    next_day = replayer.message_request(_message(2001, order_ids[0], "SELLERA", "2026-11-11T09:00:00Z"))
+    assert next_day["route"] == "approved"
+
+
+def test_two_sellers_never_share_a_count_and_a_new_seller_gets_the_floor():
+    replayer = Replayer(Config())
+    a_orders = _seller_with_history(replayer, "SELLERA", 1)
+    b_orders = _seller_with_history(replayer, "SELLERB", 1)
+    for i in range(605):   # cap of A: 5 x 7/7 + 600 = 605
+        assert replayer.message_request(_message(i, a_orders[i % 7], "SELLERA", "2026-11-10T18:00:00Z"))["route"] == "approved"
+    assert replayer.message_request(_message(605, a_orders[0], "SELLERA", "2026-11-10T18:00:00Z"))["route"] == "blocked"
+    assert replayer.message_request(_message(0, b_orders[0], "SELLERB", "2026-11-10T18:00:00Z"))["route"] == "approved"
+    moment = datetime(2026, 11, 10, 18, tzinfo=timezone.utc)
+    assert seller_usage(replayer.sellers, "SELLERB", US, moment)["sent_today"] == 1
+    assert seller_usage(replayer.sellers, "SELLERC", US, moment)["cap"] == 600
+
+
+def test_duplicates_are_counted_once_and_replies_not_at_all():
+    replayer = Replayer(Config())
+    order_ids = _seller_with_history(replayer, "SELLERA", 1)
+    first = _message(1, order_ids[0], "SELLERA", "2026-11-10T18:00:00Z")
+    assert replayer.message_request(first)["route"] == "approved"
+    assert replayer.message_request(first)["route"] == "approved"
+    reply = _message(2, order_ids[0], "SELLERA", "2026-11-10T18:00:00Z", reason="reply_to_buyer")
+    assert replayer.message_request(reply)["route"] == "approved"
+    moment = datetime(2026, 11, 10, 18, tzinfo=timezone.utc)
+    assert seller_usage(replayer.sellers, "SELLERA", US, moment)["sent_today"] == 1
+
+
+def test_margin_lowers_the_cap_per_seller():
+    replayer = Replayer(Config.from_dict({"sellers": {"SELLERA": {"daily_cap_margin": 598}}}))
+    order_ids = _seller_with_history(replayer, "SELLERA", 1)
+    at = "2026-11-10T18:00:00Z"
+    routes = [replayer.message_request(_message(i, order_ids[0], "SELLERA", at))["route"] for i in range(8)]
+    assert routes == ["approved"] * 7 + ["blocked"]     # 605 - 598 = 7
+
+
+def test_a_review_request_blocked_by_the_cap_does_not_count_toward_typ007():
+    replayer = Replayer(Config.from_dict({"sellers": {"SELLERA": {"daily_cap_margin": 605}}}))
+    order_ids = _seller_with_history(replayer, "SELLERA", 1)
+    oid = order_ids[-1]   # placed on 2026-11-03
+    replayer.order_event({**_placed(0, "SELLERA", date(2026, 11, 3)), "event_id": "d-1",
+                          "event_type": "order_delivered", "occurred_at": "2026-11-04T10:00:00Z"})
+    ask = _message(1, oid, "SELLERA", "2026-11-10T18:00:00Z", reason="review_request")
+    ask["body"] = f"Hello, would you share a product review of order {oid} on Amazon?"
+    blocked = replayer.message_request(ask)
+    assert [v["code"] for v in blocked["violations"]] == ["VOL001"]
+    assert replayer.orders[oid]["state"]["review_requests"] == 0
+    assert ask["message_id"] not in replayer.orders[oid]["decisions"]   # retryable: judged afresh
+
+
+def test_order_placed_counts_once_per_order():
+    sellers: dict = {}
+    config = Config()
+    message = {"type": "order_placed", "seller_id": "S", "marketplace_id": US, "order_id": "1",
+               "occurred_at": "2026-11-09T20:00:00Z"}
+    on_seller_message(sellers, message, config)
+    replayer = Replayer(config)
+    event = _placed(0, "S", date(2026, 11, 9))
+    replayer.order_event(event)
+    replayer.order_event(event)                                   # redelivered
+    replayer.order_event({**event, "event_id": "other-id"})       # a second order_placed for the same order
+    moment = datetime(2026, 11, 10, 18, tzinfo=timezone.utc)
+    assert seller_usage(replayer.sellers, "S", US, moment)["orders_in_window"] == 1
+    assert seller_usage(sellers, "S", US, moment)["orders_in_window"] == 1

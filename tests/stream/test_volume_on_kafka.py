@@ -1,0 +1,74 @@
+"""VOL001 on the real broker: the seller-keyed stage counts a seller's messages across partitions."""
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+
+from tests.helpers import request
+
+US = "ATVPDKIKX0DER"
+
+
+def placed(seller: str, order_id: str, day: date, n: int) -> dict:
+    return {"event_id": f"vol-{seller}-{order_id}", "event_type": "order_placed",
+            "occurred_at": f"{day.isoformat()}T20:00:00Z", "seller_id": seller, "marketplace_id": US,
+            "order_id": order_id, "buyer_id": f"VB-{seller}-{n}", "buyer_locale": "en_US",
+            "items": [{"asin": "B000TEST01", "sku": "S", "title": "Mug", "quantity": 1}]}
+
+
+def message(seller: str, message_id: str, order_id: str, at: str) -> dict:
+    return request(message_id=message_id, seller_id=seller, marketplace_id=US, order_id=order_id,
+                   requested_at=at, subject=f"Order {order_id}: delivery update",
+                   body=f"Hello, your order {order_id} will arrive two days later than promised. We apologise.")
+
+
+def decisions_for(found, ids: set[str]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for _topic, record in found:
+        if record.get("message_id") in ids:
+            out.setdefault(record["message_id"], []).append(record)
+    return out
+
+
+def test_daily_cap_across_partitions_days_sellers_and_a_restart(gateway, worker):
+    # Seller V: 100 orders a day on each of the 7 days before 2026-11-10 -> cap 5 x 100 + 600 = 1,100.
+    orders = []
+    for back in range(1, 8):
+        day = date(2026, 11, 10) - timedelta(days=back)
+        orders += [(f"{900 + back}-{n:07d}-5550001", day, n) for n in range(100)]
+    events = [("orders.events", placed("SELLERV", oid, day, n), None) for oid, day, n in orders]
+    events.append(("orders.events", placed("SELLERW", "908-0000001-5550002", date(2026, 11, 9), 0), None))
+    gateway.send(events)
+    time.sleep(2)  # the events' order_placed counts reach the seller stage before the messages
+
+    at = "2026-11-10T18:00:00Z"  # 10:00 in Los Angeles
+    v_ids = [f"vol-v-{i}" for i in range(1101)]
+    gateway.send([("messages.requests", message("SELLERV", mid, orders[i % len(orders)][0], at), None)
+                  for i, mid in enumerate(v_ids)]
+                 + [("messages.requests", message("SELLERW", "vol-w-1", "908-0000001-5550002", at), None)])
+    wanted = set(v_ids) | {"vol-w-1"}
+    found = decisions_for(gateway.collect(lambda f: len(decisions_for(f, wanted)) == len(wanted), timeout=120),
+                          wanted)
+    assert len(found) == len(wanted), f"{len(wanted) - len(found)} decisions missing"
+    assert all(len(v) == 1 for v in found.values()), "a request was decided twice"
+    routes = [found[mid][0]["route"] for mid in v_ids]
+    assert routes.count("approved") == 1100 and routes.count("blocked") == 1
+    over = next(found[mid][0] for mid in v_ids if found[mid][0]["route"] == "blocked")
+    assert [v["code"] for v in over["violations"]] == ["VOL001"] and over["retryable"] is True
+    assert "2026-11-11T00:00:00-08:00" in over["violations"][0]["detail"]
+    assert found["vol-w-1"][0]["route"] == "approved"   # another seller's count is its own
+
+    worker.restart()   # the counts come back from the changelog
+
+    late = "vol-v-late"       # 23:30 on the 10th in Los Angeles (already the 11th in UTC): still over the cap
+    next_day = "vol-v-next"   # 01:00 on the 11th in Los Angeles: a new day
+    gateway.send([("messages.requests", message("SELLERV", late, orders[0][0], "2026-11-11T07:30:00Z"), None),
+                  ("messages.requests", message("SELLERV", next_day, orders[1][0], "2026-11-11T09:00:00Z"), None),
+                  ("messages.requests", message("SELLERV", v_ids[0], orders[0][0], at), None)])
+    found = decisions_for(gateway.collect(
+        lambda f: len(decisions_for(f, {late, next_day, v_ids[0]}).get(v_ids[0], [])) == 2
+        and len(decisions_for(f, {late, next_day})) == 2, timeout=60), {late, next_day, v_ids[0]})
+    assert found[late][0]["route"] == "blocked"
+    assert [v["code"] for v in found[late][0]["violations"]] == ["VOL001"]
+    assert found[next_day][0]["route"] == "approved"
+    assert [d["route"] for d in found[v_ids[0]]] == ["approved", "approved"]   # a duplicate: same decision

@@ -39,6 +39,9 @@ def evaluate(request: dict[str, Any], order: dict[str, Any] | None, config: Sell
     return _route(request, critical, violations, warnings, retryable_only, config, decided_at)
 
 
+_VOLUME_RULES = (RULES_BY_CODE[VOLUME_CODE],)
+
+
 def apply_volume(decision: dict[str, Any], usage: dict[str, Any], config: SellerConfig) -> dict[str, Any]:
     """Add the seller-level check (VOL001) to a decision the per-order stage approved.
 
@@ -51,7 +54,7 @@ def apply_volume(decision: dict[str, Any], usage: dict[str, Any], config: Seller
                   critical=decision["critical"], seller_usage=usage)
     violations = list(decision["violations"])
     warnings = list(decision["warnings"])
-    retryable_only = _run((RULES_BY_CODE[VOLUME_CODE],), ctx, violations, warnings)
+    retryable_only = _run(_VOLUME_RULES, ctx, violations, warnings)
     if not violations and len(warnings) == len(decision["warnings"]):
         return decision
     retryable_only = retryable_only and (not decision["violations"] or decision["retryable"])
@@ -59,14 +62,34 @@ def apply_volume(decision: dict[str, Any], usage: dict[str, Any], config: Seller
                   decision["decided_at"])
 
 
-def _run(rules, ctx: Context, violations: list[dict], warnings: list[dict]) -> bool:
-    """Run `rules`, appending findings; returns whether every blocking finding is retryable."""
-    config, order = ctx.config, ctx.order
-    retryable_only = True
+_PLANS: dict[tuple[int, int], tuple[tuple, SellerConfig, tuple]] = {}
+
+
+def _plan(rules: tuple, config: SellerConfig) -> tuple:
+    """(rule, action) for each rule the seller has not turned off; cached per configuration object
+    (Config hands out one SellerConfig per seller, so this is one dict lookup per message)."""
+    key = (id(rules), id(config))
+    cached = _PLANS.get(key)
+    if cached is not None and cached[0] is rules and cached[1] is config:
+        return cached[2]
+    plan = []
     for rule in rules:
         default = "block" if rule.code == "CNT010" and config.brand_image_hosts else rule.default_action
         action = config.action_for(rule.code, default)
-        if action == "off" or (rule.needs_order and order is None):
+        if action != "off":
+            plan.append((rule, action))
+    if len(_PLANS) > 50_000:
+        _PLANS.clear()
+    _PLANS[key] = (rules, config, tuple(plan))
+    return _PLANS[key][2]
+
+
+def _run(rules, ctx: Context, violations: list[dict], warnings: list[dict]) -> bool:
+    """Run `rules`, appending findings; returns whether every blocking finding is retryable."""
+    order = ctx.order
+    retryable_only = True
+    for rule, action in _plan(rules, ctx.config):
+        if rule.needs_order and order is None:
             continue
         for finding in rule.check(ctx):
             entry = {"code": rule.code, "name": rule.name, "action": action,

@@ -29,5 +29,33 @@ def pattern(category: str) -> re.Pattern:
     return re.compile("|".join(f"(?:{p})" for p in parts))
 
 
+# Patterns of rule modules that also go through the prefilter (name -> compiled patterns).
+_EXTRA: dict[str, tuple[re.Pattern, ...]] = {}
+
+
+def register_prefiltered(name: str, *patterns: re.Pattern) -> None:
+    """Let a rule module gate its own expensive regexes with the same single scan."""
+    if "prefilter" in globals() and prefilter.cache_info().currsize:
+        raise RuntimeError(f"{name!r} registered after the prefilter was built")
+    _EXTRA[name] = patterns
+
+
+@cache
+def prefilter():
+    from ..prefilter import build
+
+    named = {category: [re.compile(p) for lang in LANGUAGES for p in _data()[lang].get(category, {}).get("patterns", [])]
+             for category in sorted({c for lang in LANGUAGES for c in _data()[lang]})}
+    named.update(_EXTRA)
+    return build(named)
+
+
+def may_match(name: str, text: str) -> bool:
+    """False only when no pattern of `name` can match `text` (one Hyperscan pass per text)."""
+    return name in prefilter().candidates(text) or name not in prefilter().names
+
+
 def search(category: str, text: str) -> re.Match | None:
+    if not may_match(category, text):
+        return None
     return pattern(category).search(text)

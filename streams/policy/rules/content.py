@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from ...config import host_matches
 from ..model import ORDER_ID_RE, Context, Finding
+from .. import lexicons
 
 PERMITTED_ATTACHMENT_KINDS = {"product_instructions", "warranty", "invoice"}
 
@@ -71,6 +72,8 @@ PHONE_RE = re.compile(r"(?:(?<![\w+/.-])(?:\+|00)[1-9]\d{0,2}[\s./-]*(?:\(\d{1,4
 PHONE_KEYWORD_RE = re.compile(r"\b(?:phone|call us|call me|tel\.?|telephone|whatsapp|mobile|handy|telefon|anrufen|"
                               r"téléphone|appelez|teléfono|llámenos|llame|telefono|chiamaci|chiami|cellulare|電話)"
                               r"[^\d\n]{0,20}(\+?\d(?:[\s./()-]*\d){6,14})")
+lexicons.register_prefiltered("phone", PHONE_RE, PHONE_KEYWORD_RE)
+lexicons.register_prefiltered("email", EMAIL_RE)
 
 
 def contact_details(ctx: Context) -> Iterator[Finding]:
@@ -90,11 +93,13 @@ def contact_details(ctx: Context) -> Iterator[Finding]:
         yield Finding(mailto.href[:200], "E-mail addresses are not allowed; buyers answer through Amazon.")
         return
     for variant in (text, _SPACED_CHARS_RE.sub(r"\1", text)):
-        match = EMAIL_RE.search(variant)
+        match = EMAIL_RE.search(variant) if lexicons.may_match("email", variant) else None
         if match:
             yield Finding(match.group(0), "E-mail addresses are not allowed; buyers answer through Amazon.")
             break
-    match = PHONE_RE.search(text) or PHONE_KEYWORD_RE.search(text)
+    match = None
+    if lexicons.may_match("phone", text):
+        match = PHONE_RE.search(text) or PHONE_KEYWORD_RE.search(text)
     if match and not ORDER_ID_RE.search(match.group(0)):
         yield Finding(match.group(0).strip(), "Phone numbers are not allowed; buyers contact you through Amazon.")
 
@@ -147,6 +152,7 @@ def logo_with_link(ctx: Context) -> Iterator[Finding]:
 _OPT_OUT_RE = re.compile(r"unsubscribe|opt[\s-]?out|abmelden|abbestellen|désabonner|desabonner|désinscri|"
                          r"darse de baja|darte de baja|cancelar (?:la )?suscripci|disiscriv|annulla(?:re)? l'iscrizione|"
                          r"配信停止|登録解除", re.IGNORECASE)
+lexicons.register_prefiltered("opt_out", _OPT_OUT_RE)
 
 
 def opt_out_link(ctx: Context) -> Iterator[Finding]:
@@ -163,6 +169,8 @@ def opt_out_link(ctx: Context) -> Iterator[Finding]:
         if _OPT_OUT_RE.search(link.href) or _OPT_OUT_RE.search(link.text):
             yield Finding(link.text or link.href[:200], "Do not include an unsubscribe or opt-out link.")
             return
+    if not lexicons.may_match("opt_out", ctx.analysis.norm_text):
+        return
     for line in ctx.analysis.norm_text.splitlines():
         if _OPT_OUT_RE.search(line) and re.search(r"https?://|www\.", line):
             yield Finding(line.strip()[:200], "Do not include an unsubscribe or opt-out link.")
@@ -198,7 +206,6 @@ def sensitive_content(ctx: Context) -> Iterator[Finding]:
     Example: "This is a shit situation" / "Quelle merde" / an image `alt="nude model"`.
     Passes: "We are sorry the shipment arrived damaged."
     """
-    from .. import lexicons
 
     for text in (ctx.analysis.norm_text, " ".join(f"{i.src} {i.alt or ''}" for i in ctx.analysis.images).lower()):
         match = lexicons.search("sensitive", text) if text else None

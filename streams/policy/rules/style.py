@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import cache
 
+from .. import lexicons
 from ..model import Context, Finding
 
 
@@ -54,6 +56,15 @@ def insecure_image(ctx: Context) -> Iterator[Finding]:
 _NOT_EMOJI = {"©", "®", "™"}
 
 
+@cache
+def _emoji_starts() -> frozenset[str]:
+    """Every non-ASCII character that begins an emoji sequence in the `emoji` package's data,
+    plus the keycap mark (ASCII keycaps like "1️⃣" need it)."""
+    import emoji
+
+    return frozenset(e[0] for e in emoji.EMOJI_DATA if not e[0].isascii()) | {"\u20e3"}
+
+
 def emoji_used(ctx: Context) -> Iterator[Finding]:
     """What it does: blocks any emoji, in the subject, the body or image `alt` text.
 
@@ -67,8 +78,8 @@ def emoji_used(ctx: Context) -> Iterator[Finding]:
     import emoji
 
     for where, text in (("subject", ctx.subject), ("body", ctx.analysis.text), ("alt text", ctx.analysis.alt_texts)):
-        if text.isascii():
-            continue
+        if text.isascii() or _emoji_starts().isdisjoint(text):
+            continue  # no character that can begin an emoji: skip the (slow) tokenizer
         for found in emoji.emoji_list(text):
             if found["emoji"] not in _NOT_EMOJI:
                 yield Finding(found["emoji"], f"Emoji are not allowed in buyer messages (found in the {where}).")
@@ -215,7 +226,7 @@ def accessibility(ctx: Context) -> Iterator[Finding]:
         yield Finding(ctx.analysis.data_tables_without_headers[0], "Data tables need header cells (<th>).")
 
 
-_DOUBLED_WORD = re.compile(r"\b(\w{2,})\s+\1\b", re.IGNORECASE)
+_DOUBLED_WORD = re.compile(r"\b(\w{2,})\s+\1\b")  # on lower-cased text
 _DOUBLED_OK = {"that", "had", "very", "sehr", "nous", "vous", "molto", "muy", "bye"}
 
 
@@ -229,8 +240,6 @@ def spelling_grammar(ctx: Context) -> Iterator[Finding]:
     Example: "We will recieve the the parcel tomorrow."
     Passes: "We will receive the parcel tomorrow."
     """
-    from .. import lexicons
-
     text = ctx.analysis.norm_text
     doubled = next((m for m in _DOUBLED_WORD.finditer(text) if m.group(1).lower() not in _DOUBLED_OK
                     and not m.group(1).isdigit()), None)

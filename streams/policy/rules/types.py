@@ -5,6 +5,7 @@ import re
 from collections.abc import Iterator
 
 from ..analysis import normalize
+from .. import lexicons
 from ..model import ORDER_ID_RE, Context, Finding
 
 
@@ -24,8 +25,6 @@ def repeat_review_request(ctx: Context) -> Iterator[Finding]:
 
 
 def _lexicon_finding(ctx: Context, category: str, detail: str) -> Iterator[Finding]:
-    from .. import lexicons
-
     match = lexicons.search(category, ctx.analysis.norm_text)
     if match:
         yield Finding(match.group(0).strip(), detail)
@@ -139,8 +138,8 @@ def thank_you_only(ctx: Context) -> Iterator[Finding]:
     Example: "Hello John, thank you for your order 123-1234567-1234567! If you have any questions, let us know. Best regards"
     Passes: "Thank you for your order 123-1234567-1234567. The sofa will arrive on Tuesday between 9 and 12."
     """
-    from .. import lexicons
-
+    if not lexicons.may_match("thanks", ctx.analysis.norm_text):
+        return  # no sentence can thank or offer help
     thanks, courtesy = lexicons.pattern("thanks"), lexicons.pattern("courtesy")
     body = ORDER_ID_RE.sub(" ", normalize(ctx.analysis.text).lower())
     sentences = [s for s in (s.strip(" ,;:-()") for s in _SENTENCE_SPLIT.split(body)) if s]

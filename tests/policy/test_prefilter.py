@@ -1,0 +1,62 @@
+"""The Hyperscan prefilter may only ever say "can match" too often, never too rarely."""
+from __future__ import annotations
+
+import pytest
+
+from streams.bench import generate
+from streams.policy import lexicons
+from streams.policy.analysis import analyse
+from streams.policy.prefilter import Prefilter, hyperscan, widen
+from tests.policy.test_corpus import CASES
+
+import streams.policy.registry  # noqa: F401  (rule modules register their prefiltered patterns)
+
+
+def test_widen_drops_assertions_and_bounds_and_widens_classes():
+    assert widen(r"\bfoo\b") == "foo"
+    assert widen(r"a[^.!?\n]{0,80}b") == r"a[^.!?\n]*b"
+    assert widen(r"\d{7}") == r"[0-9\x{660}-\x{669}\x{6F0}-\x{6F9}\x{966}-\x{96F}\x{FF10}-\x{FF19}]+"
+    assert widen(r"[\w.-]+") == r"[\w\x{80}-\x{10FFFF}.-]+"
+    assert widen(r"(?P<x>a)") == "(?:a)"
+
+
+def _texts() -> list[str]:
+    texts = [analyse(c["request"]["subject"], c["request"]["body"], c["request"]["body_format"]).norm_text
+             for _, _, c in CASES]
+    texts += [analyse(r["subject"], r["body"], r["body_format"]).norm_text for r, _ in generate(300)]
+    texts += ["write to j o h n (at) shop dot com", "ｗｈａｔｓａｐｐ：＋４９ １７１ ２３４５６７８",
+              "leave a 5-star review", "unsubscribe here: https://x.example/u", "www.myshop.com/deals"]
+    return texts
+
+
+@pytest.mark.skipif(hyperscan is None, reason="no hyperscan wheel on this platform: nothing is prefiltered")
+def test_every_python_match_is_a_prefilter_candidate():
+    prefilter = lexicons.prefilter()
+    assert prefilter._db is not None
+    patterns = {name: [lexicons.pattern(name)] if name in lexicons._data()["en"] or any(
+        name in lexicons._data()[lang] for lang in lexicons.LANGUAGES) else list(lexicons._EXTRA[name])
+        for name in prefilter.names}
+    checked = 0
+    for text in _texts():
+        candidates = prefilter.candidates(text)
+        for name, compiled in patterns.items():
+            if any(p.search(text) for p in compiled):
+                checked += 1
+                assert name in candidates, (name, text[:120])
+    assert checked > 100   # the texts do exercise the patterns
+
+
+def test_without_hyperscan_everything_is_a_candidate():
+    plain = Prefilter.__new__(Prefilter)
+    plain.names, plain._all, plain._db, plain._memo = ("a", "b"), frozenset({"a", "b"}), None, {}
+    assert plain.candidates("anything") == {"a", "b"}
+
+
+def test_prefilter_is_selective():
+    """If it said yes to everything it would be correct but useless: most texts hit few names."""
+    prefilter = lexicons.prefilter()
+    if prefilter._db is None:
+        pytest.skip("no hyperscan wheel on this platform")
+    texts = _texts()
+    average = sum(len(prefilter.candidates(t)) for t in texts) / len(texts)
+    assert average < len(prefilter.names) / 2

@@ -23,6 +23,17 @@ from .timeutil import format_ts, utcnow
 from .web import metrics
 
 log = structlog.get_logger("msggate")
+
+
+def warm_up_engine() -> None:
+    """Load the language model and compile the pattern prefilter before the first message
+    (~1 s), so the first decisions do not pay for it."""
+    from .bench import generate
+    from .config import SellerConfig
+    from .policy.engine import evaluate
+
+    for request, order in generate(12):
+        evaluate(request, order, SellerConfig())
 MAX_PENDING_PER_ORDER = 50
 
 
@@ -41,7 +52,12 @@ def register_agents(app: faust.App, config: Config) -> None:
     pending = app.Table("pending", default=None, key_type=str)
     buyers = app.Table("buyers", default=None, key_type=str)
     sellers = app.Table("sellers", default=None, key_type=str)
+    for table in (orders, pending, buyers, sellers):
+        # Faust derives the codec from value_type (json); orjson is set before the changelog topic
+        # is created (lazily, at first use), so writes and recovery both use it.
+        table.value_serializer = "orjson"
     grace = config.gateway.grace_period_seconds
+    warm_up_engine()
     app.msggate_tables = {"orders": orders, "pending": pending, "buyers": buyers, "sellers": sellers}
 
     async def to_dead_letter(message, reason: str, kind: str) -> None:

@@ -4,6 +4,22 @@ from __future__ import annotations
 import os
 
 import faust
+import orjson
+from faust.serializers import codecs
+
+
+class OrjsonCodec(codecs.Codec):
+    """Table values on the changelog as orjson: measured several times faster than Faust's
+    default json codec on our order records."""
+
+    def _dumps(self, value) -> bytes:
+        return orjson.dumps(value)
+
+    def _loads(self, data: bytes):
+        return orjson.loads(data)
+
+
+codecs.register("orjson", OrjsonCodec())
 
 
 def make_app(bootstrap: str, *, partitions: int, store: str = "memory://", web_port: int = 6066,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import orjson
@@ -42,15 +43,38 @@ def register(sub, add_config) -> None:
     p.add_argument("--markdown", action="store_true", help="print all rules as Markdown (docs/rules.md)")
     p.set_defaults(func=cmd_rules)
 
-    p = sub.add_parser("bench", help="benchmarks that print numbers (engine)",
-                       description="Benchmarks. `engine`: the policy engine alone over a generated mix; the last "
-                                   "line is `bench engine: msgs_per_s=... p50_us=... p99_us=...`.")
-    p.add_argument("name", choices=("engine",))
-    p.add_argument("--messages", type=int, default=20000, help="messages in the mix (default 20000)")
-    p.add_argument("--json-out", help="also write the result as JSON to this file")
-    p.set_defaults(func=lambda args: __import__("streams.bench", fromlist=["bench_engine"]).bench_engine(
-        args.messages, args.json_out))
-
+    p = sub.add_parser(
+        "bench", help="benchmarks that print numbers (engine, e2e, baseline, scale)",
+        description="Benchmarks; each ends with one line `bench NAME: key=value ...` (progress goes to stderr).\n"
+                    "  engine    the policy engine alone over a generated mix (text/HTML, 6 languages, ~10% violating)\n"
+                    "  e2e       the gateway on a fresh embedded Apache Kafka: throughput as fast as possible, then\n"
+                    "            latency (request produced -> decision consumed) at half that rate; runs `baseline`\n"
+                    "            first in the same invocation and reports vs_baseline\n"
+                    "  baseline  a trivial tuned Faust pipeline (decode, table counter, send) on the same broker setup\n"
+                    "  scale     the gateway with 1 and then 2 workers on the same partitions; CPU per process",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("name", choices=("engine", "e2e", "baseline", "scale"))
+    p.add_argument("--messages", type=int, default=20000, help="engine: messages in the mix (default 20000)")
+    p.add_argument("--requests", type=int, default=20000, help="e2e/baseline/scale: requests to push (default 20000)")
+    p.add_argument("--orders", type=int, default=5000, help="e2e/scale: orders seeded first (default 5000)")
+    p.add_argument("--sellers", type=int, default=50, help="e2e/scale: sellers the orders belong to (default 50)")
+    p.add_argument("--partitions", type=int, default=8, help="partitions per topic (default 8)")
+    p.add_argument("--workers", type=int, default=1, help="e2e: gateway workers (default 1)")
+    p.add_argument("--store", default="memory://", help="e2e/scale: table store, memory:// or rocksdb:// "
+                                                          "(needs the rocksdb extra)")
+    p.add_argument("--rate", type=float, help="e2e: requests/s for the latency phase (default: half the "
+                                               "measured throughput)")
+    p.add_argument("--latency-requests", type=int, default=5000, help="e2e: requests in the latency phase "
+                                                                       "(default 5000; 0 skips it)")
+    p.add_argument("--no-baseline", action="store_true", help="e2e: skip the baseline run (no vs_baseline)")
+    p.add_argument("--bootstrap-servers", dest="bootstrap_servers_explicit", default=None,
+                   help="use this broker instead of starting a fresh embedded one (its gateway topics must be "
+                        "empty: results count every decision)")
+    p.add_argument("--config", default=os.environ.get("MSGGATE_CONFIG"),
+                   help="e2e/scale: the workers' per-seller configuration (e.g. rules = { VOL001 = \"off\" } "
+                        "to measure without the seller stage)")
+    p.add_argument("--json-out", help="also write the results as JSON to this file")
+    p.set_defaults(func=_cmd_bench)
     p = sub.add_parser("config", help="per-seller configuration tools")
     config_sub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
     config_sub.required = True
@@ -132,6 +156,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
             _error_line(out, number, getattr(exc, "reason", None) or str(exc))
     out.flush()
     return 1 if failures else 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    if args.name == "engine":
+        from ..bench import bench_engine
+
+        return bench_engine(args.messages, args.json_out)
+    from ..bench_stream import cmd_bench_stream
+
+    return cmd_bench_stream(args)
 
 
 def cmd_rules(args: argparse.Namespace) -> int:

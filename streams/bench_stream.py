@@ -1,0 +1,442 @@
+"""`msggate bench e2e | baseline | scale`: the gateway, and a trivial Faust pipeline, on a real broker.
+
+Each run starts its own embedded Apache Kafka on 127.0.0.1 (fresh topics, fresh consumer
+groups) unless `--bootstrap-servers` names one, starts the worker(s) as subprocesses, seeds
+the orders, then produces message requests and consumes the decisions in this process:
+
+- throughput: requests / (last decision consumed - first request produced), as fast as possible;
+- latency: request produced -> its decision consumed (p50/p99/max), at a fixed rate
+  (default: half the throughput just measured), so queueing does not dominate;
+- CPU seconds and peak RSS of each worker and of the broker, from /proc.
+
+`baseline` is the trivial pipeline of the issue (decode JSON, bump a per-key table counter,
+send to an output topic; tuned settings), run in the same invocation so that ratios compare
+(the machines are noisy; only ratios taken in one run mean something).
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from .broker import KafkaBroker, free_port
+from .kafka_admin import create_topics
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# --- /proc accounting ----------------------------------------------------------------------
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+# --- processes ------------------------------------------------------------------------------
+
+@dataclass
+class Worker:
+    proc: subprocess.Popen
+    web_port: int | None
+    log: Path
+
+    def ready(self, timeout: float = 120) -> None:
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited: {self.log.read_text(errors='replace')[-2000:]}")
+            if self.web_port is None:
+                return
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/readyz", timeout=1) as response:
+                    body = response.read()
+                    if b'"ready":true' in body and b'"assigned_partitions":0' not in body:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("worker not ready in time")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def start_gateway_worker(bootstrap: str, folder: Path, store: str, index: int, config_path: str | None = None) -> Worker:
+    web_port = free_port()
+    log = folder / f"worker-{index}.log"
+    config = Path(config_path) if config_path else folder / "msggate.toml"
+    if not config_path:
+        config.write_text("[gateway]\ngrace_period_seconds = 30\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streams.cli", "worker", "--config", str(config), "--web-port", str(web_port),
+         "--store", store, "--data-dir", str(folder / f"data-{index}"), "--loglevel", "warning"],
+        cwd=ROOT, env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap},
+        stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    return Worker(proc, web_port, log)
+
+
+def start_baseline_worker(bootstrap: str, folder: Path, partitions: int) -> Worker:
+    log = folder / "baseline.log"
+    web_port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streams.bench_baseline", bootstrap, str(partitions), str(folder / "baseline-data"),
+         str(web_port)], cwd=ROOT, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    return Worker(proc, web_port, log)
+
+
+# --- load --------------------------------------------------------------------------------------
+
+US = "ATVPDKIKX0DER"
+_BODIES = [
+    "Hello, your order {oid} will arrive two days later than promised because of a carrier backlog. We apologise.",
+    "Hello, the sofa of order {oid} is delivered by a two-person crew. Which weekday between 9 and 12 suits you?",
+    "Hello, to complete order {oid} we need the ring size you would like. Please reply with a US size.",
+    "Hello, leave a review for order {oid} and get a $10 gift card!",   # ~1 in 4 of these is violating
+]
+
+
+def order_event(n: int, sellers: int) -> dict:
+    oid = f"{100 + n % 900:03d}-{n:07d}-{(n * 7919) % 10_000_000:07d}"
+    return {"event_id": f"bench-e-{n}", "event_type": "order_placed", "occurred_at": "2026-11-09T10:00:00Z",
+            "seller_id": f"S{n % sellers}", "marketplace_id": US, "order_id": oid, "buyer_id": f"B{n}",
+            "buyer_locale": "en_US", "items": [{"asin": "B000TEST01", "sku": "S", "title": "Mug", "quantity": 1}]}
+
+
+def message_request(m: int, event: dict, rng: random.Random) -> dict:
+    body = _BODIES[0 if rng.random() < 0.6 else rng.randrange(1, 4)].format(oid=event["order_id"])
+    html = rng.random() < 0.3
+    if html:
+        body = f"<p>{body}</p><p>Kind regards,<br>Northwind</p>"
+    return {"message_id": f"bench-m-{m}", "seller_id": event["seller_id"], "marketplace_id": US,
+            "order_id": event["order_id"], "contact_reason": "delivery_delay",
+            "subject": f"Order {event['order_id']}: delivery update", "body": body,
+            "body_format": "html" if html else "text", "requested_at": "2026-11-10T10:00:00Z"}
+
+
+@dataclass
+class Phase:
+    produced_at: dict[str, float] = field(default_factory=dict)
+    decided_at: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        latencies = sorted(self.decided_at[k] - self.produced_at[k] for k in self.decided_at if k in self.produced_at)
+        if not latencies:
+            return {"decided": 0}
+        first, last = min(self.produced_at.values()), max(self.decided_at.values())
+
+        def pct(q: float) -> float:
+            return round(latencies[min(len(latencies) - 1, int(len(latencies) * q))] * 1000, 1)
+
+        return {"requests": len(self.produced_at), "decided": len(self.decided_at),
+                "msgs_per_s": round(len(self.decided_at) / max(last - first, 1e-9)),
+                "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": round(latencies[-1] * 1000, 1)}
+
+
+async def _produce_and_collect(bootstrap: str, in_topic: str, out_topics: list[str], records: list[tuple[bytes, bytes, str]],
+                               rate: float | None, phase: Phase, timeout: float) -> None:
+    """Produce `records` (key, value, id) at `rate`/s (None: as fast as possible); consume their outputs."""
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    consumer = AIOKafkaConsumer(*out_topics, bootstrap_servers=bootstrap, auto_offset_reset="latest",
+                                enable_auto_commit=False, fetch_max_wait_ms=20)
+    await consumer.start()
+    await consumer.seek_to_end()
+    for tp in consumer.assignment():
+        await consumer.position(tp)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
+    await producer.start()
+    wanted = {record_id for _, _, record_id in records}
+
+    async def consume():
+        deadline = time.monotonic() + timeout
+        while wanted.difference(phase.decided_at) and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200, max_records=10_000)
+            now = time.monotonic()
+            for messages in batch.values():
+                for message in messages:
+                    record_id = _record_id(message.value)
+                    if record_id in wanted and record_id not in phase.decided_at:
+                        phase.decided_at[record_id] = now
+
+    consuming = asyncio.create_task(consume())
+    started = time.monotonic()
+    progress_every = max(1, len(records) // 5)
+    for i, (key, value, record_id) in enumerate(records):
+        if rate:
+            delay = started + i / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        phase.produced_at[record_id] = time.monotonic()
+        await producer.send(in_topic, value, key=key)
+        if (i + 1) % progress_every == 0:
+            say(f"    produced {i + 1}/{len(records)}, decided {len(phase.decided_at)}")
+    await producer.flush()
+    await consuming
+    await producer.stop()
+    await consumer.stop()
+
+
+async def _produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send(topic, value, key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+def _record_id(value: bytes) -> str | None:
+    # Decisions carry message_id near the start; the baseline echoes an "id" field.
+    try:
+        record = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    return record.get("message_id") or record.get("id")
+
+
+# --- runs --------------------------------------------------------------------------------------
+
+@dataclass
+class Cluster:
+    bootstrap: str
+    broker: KafkaBroker | None
+    folder: Path
+
+    @property
+    def broker_pid(self) -> int | None:
+        return self.broker.proc.pid if self.broker else None
+
+
+def start_cluster(bootstrap: str | None, partitions: int, folder: Path) -> Cluster:
+    broker = None
+    if not bootstrap:
+        say("  starting the embedded Apache Kafka broker ...")
+        broker = KafkaBroker(free_port(), data_dir=folder / "kafka", log=lambda *_: None).start()
+        bootstrap = broker.bootstrap
+    asyncio.run(create_topics(bootstrap, partitions))
+    return Cluster(bootstrap, broker, folder)
+
+
+def run_gateway(*, orders: int, requests: int, partitions: int, workers: int, store: str, rate: float | None,
+                latency_requests: int, bootstrap: str | None, sellers: int, config_path: str | None = None) -> dict:
+    with tempfile.TemporaryDirectory(prefix="msggate-bench-") as tmp:
+        folder = Path(tmp)
+        cluster = start_cluster(bootstrap, partitions, folder)
+        procs: list[Worker] = []
+        try:
+            say(f"  starting {workers} gateway worker(s), {partitions} partitions, store {store} ...")
+            procs = [start_gateway_worker(cluster.bootstrap, folder, store, i, config_path) for i in range(workers)]
+            for worker in procs:
+                worker.ready()
+            rng = random.Random(11)
+            events = [order_event(n, sellers) for n in range(orders)]
+            say(f"  seeding {orders} orders ...")
+            asyncio.run(_produce(cluster.bootstrap, "orders.events",
+                                 [(e["order_id"].encode(), orjson.dumps(e)) for e in events]))
+            asyncio.run(_wait_for_orders(cluster.bootstrap, events, rng))
+            cpu_before = {w.proc.pid: cpu_seconds(w.proc.pid) for w in procs}
+            broker_cpu_before = cpu_seconds(cluster.broker_pid) if cluster.broker_pid else 0.0
+            say(f"  throughput: {requests} requests as fast as possible ...")
+            load = [message_request(m, events[m % orders], rng) for m in range(requests)]
+            throughput = Phase()
+            started = time.monotonic()
+            asyncio.run(_produce_and_collect(
+                cluster.bootstrap, "messages.requests",
+                ["messages.approved", "messages.blocked", "messages.needs-important", "messages.dead-letter"],
+                [(r["order_id"].encode(), orjson.dumps(r), r["message_id"]) for r in load], None, throughput,
+                timeout=max(120, requests / 200)))
+            wall = time.monotonic() - started
+            result = {"workers": workers, "partitions": partitions, "store": store, "orders": orders,
+                      **throughput.summary()}
+            result["worker_cpu_s"] = [round(cpu_seconds(w.proc.pid) - cpu_before[w.proc.pid], 2) for w in procs]
+            result["broker_cpu_s"] = round(cpu_seconds(cluster.broker_pid) - broker_cpu_before, 2) \
+                if cluster.broker_pid else None
+            result["wall_s"] = round(wall, 2)
+            if latency_requests:
+                target = rate or max(50.0, result["msgs_per_s"] / 2)
+                say(f"  latency: {latency_requests} requests at {target:.0f}/s ...")
+                paced = Phase()
+                load = [message_request(requests + m, events[m % orders], rng) for m in range(latency_requests)]
+                asyncio.run(_produce_and_collect(
+                    cluster.bootstrap, "messages.requests",
+                    ["messages.approved", "messages.blocked", "messages.needs-important", "messages.dead-letter"],
+                    [(r["order_id"].encode(), orjson.dumps(r), r["message_id"]) for r in load], target, paced,
+                    timeout=max(60, latency_requests / target * 3)))
+                latency = paced.summary()
+                result |= {"latency_rate": round(target), "p50_ms": latency.get("p50_ms"),
+                           "p99_ms": latency.get("p99_ms"), "max_ms": latency.get("max_ms"),
+                           "latency_decided": latency.get("decided")}
+            result["worker_rss_mb"] = [round(peak_rss_mb(w.proc.pid)) for w in procs]
+            return result
+        finally:
+            for worker in procs:
+                worker.stop()
+            if cluster.broker:
+                cluster.broker.stop()
+
+
+async def _wait_for_orders(bootstrap: str, events: list[dict], rng: random.Random) -> None:
+    """Send one request per partition-ish sample of orders; when all are decided, the seed is in."""
+    probe = Phase()
+    sample = [events[i] for i in range(0, len(events), max(1, len(events) // 32))] + [events[-1]]
+    records = []
+    for i, event in enumerate(sample):
+        request = message_request(10**9 + i, event, rng)
+        request["body"] = _BODIES[0].format(oid=event["order_id"])
+        records.append((request["order_id"].encode(), orjson.dumps(request), request["message_id"]))
+    await _produce_and_collect(bootstrap, "messages.requests",
+                               ["messages.approved", "messages.blocked", "messages.needs-important"],
+                               records, None, probe, timeout=120)
+    if len(probe.decided_at) < len(records):
+        raise RuntimeError("the seed orders were not processed in time")
+
+
+def run_baseline(*, requests: int, partitions: int, bootstrap: str | None, keys: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="msggate-baseline-") as tmp:
+        folder = Path(tmp)
+        cluster = start_cluster(bootstrap, partitions, folder)
+        asyncio.run(_create(cluster.bootstrap, ["bench.baseline.in", "bench.baseline.out"], partitions))
+        worker = None
+        try:
+            say("  starting the trivial Faust pipeline ...")
+            worker = start_baseline_worker(cluster.bootstrap, folder, partitions)
+            worker.ready()
+            rng = random.Random(5)
+            warm = Phase()
+            asyncio.run(_produce_and_collect(cluster.bootstrap, "bench.baseline.in", ["bench.baseline.out"],
+                                             _baseline_records(200, keys, rng, "warm"), None, warm, timeout=60))
+            cpu_before = cpu_seconds(worker.proc.pid)
+            say(f"  baseline: {requests} records as fast as possible ...")
+            phase = Phase()
+            asyncio.run(_produce_and_collect(cluster.bootstrap, "bench.baseline.in", ["bench.baseline.out"],
+                                             _baseline_records(requests, keys, rng, "b"), None, phase,
+                                             timeout=max(120, requests / 500)))
+            return {"partitions": partitions, **phase.summary(),
+                    "worker_cpu_s": round(cpu_seconds(worker.proc.pid) - cpu_before, 2),
+                    "worker_rss_mb": round(peak_rss_mb(worker.proc.pid))}
+        finally:
+            if worker:
+                worker.stop()
+            if cluster.broker:
+                cluster.broker.stop()
+
+
+def _baseline_records(count: int, keys: int, rng: random.Random, prefix: str) -> list[tuple[bytes, bytes, str]]:
+    padding = "x" * 900   # ~1 KB records, like a message request
+    out = []
+    for n in range(count):
+        key = f"k{rng.randrange(keys)}"
+        out.append((key.encode(), orjson.dumps({"id": f"{prefix}-{n}", "key": key, "body": padding}), f"{prefix}-{n}"))
+    return out
+
+
+async def _create(bootstrap: str, names: list[str], partitions: int) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names])
+    finally:
+        await admin.close()
+
+
+# --- the command -----------------------------------------------------------------------------
+
+def _line(name: str, result: dict, keys: list[str]) -> str:
+    def fmt(value):
+        if isinstance(value, list):
+            return ",".join(str(v) for v in value)
+        return str(value)
+    return f"bench {name}: " + " ".join(f"{k}={fmt(result[k])}" for k in keys if k in result and result[k] is not None)
+
+
+def cmd_bench_stream(args) -> int:
+    bootstrap = args.bootstrap_servers_explicit
+    results: dict = {"bench": args.name}
+    try:
+        if args.name in ("baseline", "e2e") and not (args.name == "e2e" and args.no_baseline):
+            say(f"bench baseline: trivial Faust pipeline, {args.partitions} partitions")
+            results["baseline"] = run_baseline(requests=args.requests, partitions=args.partitions,
+                                               bootstrap=bootstrap, keys=args.orders)
+            say("  " + _line("baseline", results["baseline"], ["msgs_per_s", "p50_ms", "p99_ms", "worker_cpu_s"]))
+        if args.name == "e2e":
+            say(f"bench e2e: gateway, {args.partitions} partitions, {args.workers} worker(s), store {args.store}")
+            e2e = run_gateway(orders=args.orders, requests=args.requests, partitions=args.partitions,
+                              workers=args.workers, store=args.store, rate=args.rate,
+                              latency_requests=args.latency_requests, bootstrap=bootstrap, sellers=args.sellers,
+                              config_path=args.config)
+            if "baseline" in results and results["baseline"].get("msgs_per_s"):
+                e2e["baseline_msgs_per_s"] = results["baseline"]["msgs_per_s"]
+                e2e["vs_baseline"] = round(e2e["msgs_per_s"] / results["baseline"]["msgs_per_s"], 2)
+            results["e2e"] = e2e
+        if args.name == "scale":
+            runs = {}
+            for workers in (1, 2):
+                say(f"bench scale: gateway with {workers} worker(s), {args.partitions} partitions")
+                runs[workers] = run_gateway(orders=args.orders, requests=args.requests, partitions=args.partitions,
+                                            workers=workers, store=args.store, rate=None, latency_requests=0,
+                                            bootstrap=bootstrap, sellers=args.sellers, config_path=args.config)
+                say("  " + _line("run", runs[workers], ["msgs_per_s", "worker_cpu_s", "broker_cpu_s", "wall_s"]))
+            results["scale"] = {
+                "one_worker_msgs_per_s": runs[1]["msgs_per_s"], "two_workers_msgs_per_s": runs[2]["msgs_per_s"],
+                "ratio": round(runs[2]["msgs_per_s"] / max(runs[1]["msgs_per_s"], 1), 2),
+                "one_worker_cpu_s": runs[1]["worker_cpu_s"], "two_workers_cpu_s": runs[2]["worker_cpu_s"],
+                "broker_cpu_s_one": runs[1]["broker_cpu_s"], "broker_cpu_s_two": runs[2]["broker_cpu_s"],
+                "wall_s_one": runs[1]["wall_s"], "wall_s_two": runs[2]["wall_s"], "cores": os.cpu_count()}
+    except Exception as exc:
+        print(f"msggate bench {args.name}: failed: {exc}", file=sys.stderr)
+        return 1
+    if args.json_out:
+        Path(args.json_out).write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    if args.name == "baseline":
+        print(_line("baseline", results["baseline"], ["msgs_per_s", "p50_ms", "p99_ms", "max_ms", "worker_cpu_s",
+                                                      "worker_rss_mb", "partitions"]))
+    elif args.name == "e2e":
+        e2e = results["e2e"]
+        if e2e.get("decided") != e2e.get("requests"):
+            print(f"msggate bench e2e: only {e2e.get('decided')} of {e2e.get('requests')} requests were decided",
+                  file=sys.stderr)
+        print(_line("e2e", e2e, ["msgs_per_s", "p50_ms", "p99_ms", "max_ms", "latency_rate", "baseline_msgs_per_s",
+                                 "vs_baseline", "worker_cpu_s", "worker_rss_mb", "broker_cpu_s", "partitions",
+                                 "workers", "store"]))
+        return 0 if e2e.get("decided") == e2e.get("requests") else 1
+    else:
+        print(_line("scale", results["scale"], list(results["scale"])))
+    return 0

@@ -1,0 +1,32 @@
+"""`msggate bench e2e` briefly, for well-formed output (numbers are reported, never asserted on)."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LINE = re.compile(r"^bench e2e: msgs_per_s=(\d+) p50_ms=([\d.]+) p99_ms=([\d.]+) max_ms=([\d.]+) latency_rate=\d+ "
+                  r"baseline_msgs_per_s=(\d+) vs_baseline=([\d.]+) worker_cpu_s=[\d.]+ worker_rss_mb=\d+ "
+                  r"broker_cpu_s=[\d.]+ partitions=2 workers=1 store=memory://$")
+
+
+def test_bench_e2e_runs_baseline_and_gateway_and_prints_the_contract_line(tmp_path):
+    out = tmp_path / "e2e.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "bench", "e2e", "--requests", "300", "--orders", "100",
+         "--latency-requests", "100", "--partitions", "2", "--json-out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    last = result.stdout.strip().splitlines()[-1]
+    match = LINE.match(last)
+    assert match, last
+    assert int(match.group(1)) > 0 and int(match.group(5)) > 0
+    assert "throughput: 300 requests" in result.stderr       # progress goes to stderr
+    data = json.loads(out.read_text())
+    assert data["e2e"]["decided"] == data["e2e"]["requests"] == 300
+    assert data["e2e"]["latency_decided"] == 100
+    assert data["baseline"]["decided"] == 300
+    assert abs(data["e2e"]["vs_baseline"] - data["e2e"]["msgs_per_s"] / data["baseline"]["msgs_per_s"]) < 0.01

@@ -89,7 +89,7 @@ def register_agents(app: faust.App, config: Config) -> None:
             await route(decision, started)
 
     async def handle_request(message, started: float) -> None:
-        request = decode_message_request(message.value)
+        request = decode_message_request(message.value, config.gateway)
         if message.key is not None and message.key.decode("utf-8", "replace") != request["order_id"]:
             raise InvalidRecord(f"record key {message.key!r} is not the order_id {request['order_id']!r}",
                                 kind="key")

@@ -6,6 +6,7 @@ seller's settings once and caches the result, so the hot path never parses anyth
 
     [gateway]
     grace_period_seconds = 30
+    max_record_bytes = 10485760      # size limits: see GatewaySettings
 
     [defaults]
     max_width_px = 600
@@ -88,7 +89,22 @@ class SellerConfig:
 class GatewaySettings:
     grace_period_seconds: float = 30.0
     max_pending_per_partition: int = 10_000
+    # Size limits, enforced at the edge before any JSON or HTML parsing (records.py). Defaults
+    # follow Amazon's own where it publishes one: the e-mail relay takes at most 10 MB per
+    # message; the Messaging API at most 5 attachments.
+    max_record_bytes: int = 10 * 1024 * 1024      # a whole request record, JSON included
+    max_subject_chars: int = 250                  # no published limit; mail clients cut ~250
+    max_body_chars: int = 5 * 1024 * 1024         # half the relay's 10 MB; a message is rarely 10 kB
+    max_attachments: int = 5                      # Messaging API
+    max_attachment_bytes: int = 10 * 1024 * 1024  # each, as declared in size_bytes (relay limit)
+    # HTML bombs: counted on the raw body ("<" and "=" are upper bounds of tags and attributes),
+    # so a body that would take libxml2 seconds (its attribute check is quadratic) is never parsed.
+    max_html_tags: int = 50_000
+    max_html_attributes: int = 20_000
 
+
+_GATEWAY_INT_KEYS = {"max_pending_per_partition", "max_record_bytes", "max_subject_chars", "max_body_chars",
+                     "max_attachments", "max_attachment_bytes", "max_html_tags", "max_html_attributes"}
 
 _SELLER_KEYS = {
     "max_width_px", "review_window_days", "completion_window_days", "allowed_link_hosts",
@@ -196,8 +212,8 @@ class Config:
         for key, value in gateway_table.items():
             if key == "grace_period_seconds" and isinstance(value, (int, float)) and 0 <= value <= 3600:
                 gateway = replace(gateway, grace_period_seconds=float(value))
-            elif key == "max_pending_per_partition" and isinstance(value, int) and value > 0:
-                gateway = replace(gateway, max_pending_per_partition=value)
+            elif key in _GATEWAY_INT_KEYS and isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                gateway = replace(gateway, **{key: value})
             else:
                 raise ConfigError(f"{source}: gateway.{key}: unknown key or bad value {value!r}")
         defaults = _apply(SellerConfig(), data.get("defaults", {}), f"{source}: defaults", RULE_CODES)

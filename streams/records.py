@@ -74,11 +74,41 @@ def decode_order_event(raw: bytes | str | dict) -> dict:
     return record
 
 
-def decode_message_request(raw: bytes | str | dict) -> dict:
+def decode_message_request(raw: bytes | str | dict, limits=None) -> dict:
+    """Bytes -> a valid request. `limits` (config.GatewaySettings) are checked before parsing
+    what they bound: the record size before JSON, the body size before any HTML parser."""
+    if limits is not None and not isinstance(raw, dict) and len(raw) > limits.max_record_bytes:
+        raise InvalidRecord(f"record is {len(raw):,} bytes; the limit max_record_bytes is "
+                            f"{limits.max_record_bytes:,}", kind="limit")
     record = raw if isinstance(raw, dict) else loads(raw)
     validate("message_request", record)
     _check_times(record, ("requested_at",))
+    if limits is not None:
+        _check_limits(record, limits)
     return record
+
+
+def _check_limits(record: dict, limits) -> None:
+    checks = (
+        ("subject", len(record["subject"]), limits.max_subject_chars, "max_subject_chars", "characters"),
+        ("body", len(record["body"]), limits.max_body_chars, "max_body_chars", "characters"),
+        ("attachments", len(record.get("attachments") or ()), limits.max_attachments, "max_attachments", "files"),
+    )
+    for field, size, limit, name, unit in checks:
+        if size > limit:
+            raise InvalidRecord(f"{field} has {size:,} {unit}; the limit {name} is {limit:,}", kind="limit")
+    if record["body_format"] == "html":
+        for sign, limit, name in (("<", limits.max_html_tags, "max_html_tags"),
+                                  ("=", limits.max_html_attributes, "max_html_attributes")):
+            count = record["body"].count(sign)
+            if count > limit:
+                raise InvalidRecord(f"HTML body has {count:,} '{sign}' (an upper bound of its "
+                                    f"{'tags' if sign == '<' else 'attributes'}); the limit {name} is {limit:,}",
+                                    kind="limit")
+    for attachment in record.get("attachments") or ():
+        if attachment["size_bytes"] > limits.max_attachment_bytes:
+            raise InvalidRecord(f"attachment {attachment['filename']!r} is {attachment['size_bytes']:,} bytes; "
+                                f"the limit max_attachment_bytes is {limits.max_attachment_bytes:,}", kind="limit")
 
 
 def decode_order_state(record: dict) -> dict:

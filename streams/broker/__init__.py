@@ -135,7 +135,9 @@ class KafkaBroker:
         # Controller ports change between runs: the metadata log must match the config, so a
         # broker data folder is formatted anew each start (topics live as long as the broker).
         shutil.rmtree(self.data_dir / "logs", ignore_errors=True)
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = "-"
+        while cluster_id.startswith("-"):   # like Kafka's Uuid.randomUuid: a leading "-" reads as an option
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         fmt = subprocess.run([java, "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id,
                               "-c", str(props)], capture_output=True, text=True)
         if fmt.returncode != 0:

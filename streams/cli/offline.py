@@ -98,7 +98,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             item = orjson.loads(line)
             if not isinstance(item, dict) or "request" not in item:
                 raise InvalidRecord('expected an object {"request": {...}, "order": {...} | null}')
-            request = decode_message_request(item["request"])
+            request = decode_message_request(item["request"], config.gateway)
             order = item.get("order")
             if order is not None:
                 order = decode_order_state(order)
@@ -148,7 +148,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             if isinstance(item, dict) and "order_event" in item:
                 replayer.order_event(decode_order_event(item["order_event"]))
             elif isinstance(item, dict) and "message_request" in item:
-                write_json(out, replayer.message_request(decode_message_request(item["message_request"])))
+                write_json(out, replayer.message_request(decode_message_request(item["message_request"], replayer.config.gateway)))
             else:
                 raise InvalidRecord('expected {"order_event": {...}} or {"message_request": {...}}')
         except (orjson.JSONDecodeError, InvalidRecord, ForeignEvent) as exc:

@@ -1,4 +1,4 @@
-"""Commands an operator reaches for: topics, send, tail."""
+"""Commands an operator reaches for: topics, send, tail, stats."""
 from __future__ import annotations
 
 import asyncio
@@ -41,6 +41,21 @@ def register(sub, add_bootstrap, add_config) -> None:
     p.add_argument("--limit", type=int, default=0, help="stop after N records (default: run until Ctrl-C)")
     p.add_argument("--timeout", type=float, default=0, help="stop after S seconds without records")
     p.set_defaults(func=cmd_tail)
+
+    p = sub.add_parser("stats", help="counts by route, rule code and seller; each seller's daily-cap usage",
+                       description="Reads the output topics (a snapshot up to their current end) and counts the "
+                                   "decisions taken in the time range by route, by rule code and by seller; and "
+                                   "reads the seller stage's changelog for each seller's VOL001 usage today "
+                                   "against its cap.")
+    add_bootstrap(p)
+    p.add_argument("--since", help="RFC 3339 time, or a duration back from now: 15m, 2h, 7d (default: all)")
+    p.add_argument("--until", help="RFC 3339 time (default: now)")
+    p.add_argument("--seller", help="only this seller_id")
+    p.add_argument("--top", type=int, default=10, help="rows in the top lists (default 10)")
+    p.add_argument("--at", help="the moment whose marketplace day the cap usage is shown for (default: now)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    add_config(p)
+    p.set_defaults(func=cmd_stats)
 
 
 def cmd_topics_create(args) -> int:
@@ -141,3 +156,135 @@ def cmd_tail(args) -> int:
         return asyncio.run(run())
     except KeyboardInterrupt:
         return 0
+
+
+def _moment(value: str | None, default):
+    import re
+    from datetime import timedelta
+
+    from ..timeutil import parse_ts, utcnow
+
+    if not value:
+        return default
+    relative = re.fullmatch(r"(\d+)([smhd])", value.strip())
+    if relative:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[relative.group(2)]
+        return utcnow() - timedelta(**{unit: int(relative.group(1))})
+    return parse_ts(value)
+
+
+async def _snapshot(bootstrap: str, topics: list[str]):
+    """Every record of `topics` up to their end offsets at the time of the call."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from ..kafka_admin import partition_counts
+
+    counts = await partition_counts(bootstrap)   # the consumer knows no partitions of unsubscribed topics
+    parts = [TopicPartition(t, p) for t in topics if t in counts for p in range(counts[t])]
+    if not parts:
+        return
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        remaining = {tp for tp in parts if ends[tp] > 0}
+        while remaining:
+            batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=5000)
+            for tp, records in batch.items():
+                for record in records:
+                    yield tp.topic, record
+                if records and records[-1].offset + 1 >= ends[tp]:
+                    remaining.discard(tp)
+            if not batch:
+                for tp in list(remaining):
+                    if await consumer.position(tp) >= ends[tp]:
+                        remaining.discard(tp)
+    finally:
+        await consumer.stop()
+
+
+def cmd_stats(args) -> int:
+    from collections import Counter
+    from datetime import datetime, timezone
+
+    from ..gateway import ROUTE_TOPICS, seller_usage
+    from ..timeutil import parse_ts, utcnow
+    from .common import load_config
+
+    try:
+        since = _moment(args.since, datetime.min.replace(tzinfo=timezone.utc))
+        until = _moment(args.until, utcnow())
+        usage_at = _moment(args.at, utcnow())
+    except ValueError as exc:
+        print(f"msggate stats: bad time: {exc}", file=sys.stderr)
+        return 2
+    routes, codes, blocked_by_seller = Counter(), Counter(), Counter()
+    dead_letters = 0
+    usage_rows: dict = {}
+
+    async def collect() -> None:
+        nonlocal dead_letters
+        async for topic, record in _snapshot(args.bootstrap_servers, [*ROUTE_TOPICS.values(), "messages.dead-letter"]):
+            try:
+                value = orjson.loads(record.value)
+                if topic == "messages.dead-letter":
+                    at = parse_ts(value.get("received_at"))
+                    dead_letters += since <= at <= until
+                    continue
+                if args.seller and value.get("seller_id") != args.seller:
+                    continue
+                if not since <= parse_ts(value["decided_at"]) <= until:
+                    continue
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                continue
+            routes[value["route"]] += 1
+            for finding in value["violations"] + value["warnings"]:
+                codes[(finding["code"], finding["action"])] += 1
+            if value["route"] == "blocked":
+                blocked_by_seller[value["seller_id"]] += 1
+        sellers: dict = {}
+        async for _topic, record in _snapshot(args.bootstrap_servers, ["msggate-sellers-changelog"]):
+            try:   # Faust writes table keys with its key codec: JSON for str keys, raw bytes otherwise
+                key = orjson.loads(record.key)
+            except orjson.JSONDecodeError:
+                key = record.key.decode("utf-8", "replace")
+            except TypeError:
+                continue
+            if isinstance(key, str) and key.startswith("d|"):
+                sellers[key] = orjson.loads(record.value) if record.value else None
+        config = load_config(getattr(args, "config", None))
+        now = usage_at
+        for key in sellers:
+            _, seller_id, marketplace_id, _day = key.split("|", 3)
+            if args.seller and seller_id != args.seller:
+                continue
+            if (seller_id, marketplace_id) not in usage_rows:
+                usage_rows[(seller_id, marketplace_id)] = seller_usage(
+                    sellers, seller_id, marketplace_id, now, config.for_seller(seller_id).daily_cap_margin)
+
+    asyncio.run(collect())
+    usage = sorted(usage_rows.values(), key=lambda u: -u["sent_today"] / max(u["cap"], 1))
+    result = {"since": args.since, "until": args.until, "routes": dict(routes), "dead_letters": dead_letters,
+              "codes": [{"code": c, "action": a, "count": n} for (c, a), n in codes.most_common()],
+              "top_blocked_sellers": [{"seller_id": s, "blocked": n} for s, n in blocked_by_seller.most_common(args.top)],
+              "daily_cap": usage[: args.top] if not args.json else usage}
+    if args.json:
+        sys.stdout.write(orjson.dumps(result).decode() + "\n")
+        return 0
+    total = sum(routes.values())
+    print(f"decisions: {total}  " + "  ".join(f"{r}={routes[r]}" for r in ("approved", "blocked", "needs_important"))
+          + f"  dead-letter={dead_letters}")
+    print("rule codes:")
+    for (code, action), n in codes.most_common(args.top):
+        print(f"  {code:<8} {action:<6} {n}")
+    print("sellers with most blocked messages:")
+    for seller, n in blocked_by_seller.most_common(args.top):
+        print(f"  {seller:<20} {n}")
+    print("daily cap (VOL001), today in each marketplace:")
+    for u in usage[: args.top]:
+        share = u["sent_today"] / u["cap"] if u["cap"] else 1.0
+        print(f"  {u['seller_id']:<20} {u['marketplace_id']:<15} {u['day']}  {u['sent_today']}/{u['cap']} "
+              f"({share:.0%})  resets {u['resets_at']}")
+    return 0

@@ -72,3 +72,26 @@ def test_daily_cap_across_partitions_days_sellers_and_a_restart(gateway, worker)
     assert [v["code"] for v in found[late][0]["violations"]] == ["VOL001"]
     assert found[next_day][0]["route"] == "approved"
     assert [d["route"] for d in found[v_ids[0]]] == ["approved", "approved"]   # a duplicate: same decision
+
+
+def test_stats_shows_each_sellers_usage_against_its_cap(gateway, broker):
+    """Runs after the cap test above (same session broker): SELLERV used its 1,100 on 2026-11-10."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "streams.cli", "stats", "--bootstrap-servers", broker.bootstrap,
+                             "--at", "2026-11-10T18:00:00Z", "--json"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout)
+    usage = {(u["seller_id"], u["marketplace_id"]): u for u in stats["daily_cap"]}
+    assert ("SELLERV", US) in usage, (result.stdout[:1500], result.stderr[-1500:])
+    assert usage[("SELLERV", US)]["cap"] == 1100
+    assert usage[("SELLERV", US)]["sent_today"] == 1100
+    assert usage[("SELLERW", US)]["sent_today"] == 1 and usage[("SELLERW", US)]["cap"] == 600
+    assert stats["routes"]["approved"] >= 1101 and stats["routes"]["blocked"] >= 2
+    assert any(c["code"] == "VOL001" and c["count"] >= 2 for c in stats["codes"])
+    text = subprocess.run([sys.executable, "-m", "streams.cli", "stats", "--bootstrap-servers", broker.bootstrap,
+                           "--at", "2026-11-10T18:00:00Z", "--seller", "SELLERV"],
+                          capture_output=True, text=True, timeout=120)
+    assert "SELLERV" in text.stdout and "1100/1100 (100%)" in text.stdout, text.stdout

@@ -62,7 +62,7 @@ def attachment_not_permitted(ctx: Context) -> Iterator[Finding]:
 # Obfuscated "at"/"dot" spellings folded before matching e-mail addresses.
 _AT = r"(?:@|\s*[\(\[\{]\s*at\s*[\)\]\}]\s*|\s+at\s+)"
 _DOT = r"(?:\.|\s*[\(\[\{]\s*dot\s*[\)\]\}]\s*|\s+dot\s+|\s+punkt\s+|\s+point\s+|\s+punto\s+)"
-EMAIL_RE = re.compile(rf"[a-z0-9][a-z0-9._%+-]*{_AT}[a-z0-9-]+(?:{_DOT}[a-z0-9-]+)*{_DOT}"
+EMAIL_RE = re.compile(rf"(?<![a-z0-9._%+-])[a-z0-9][a-z0-9._%+-]*{_AT}[a-z0-9-]+(?:{_DOT}[a-z0-9-]+)*{_DOT}"
                       r"(?:com|net|org|de|fr|es|it|jp|co|uk|info|biz|eu|io|me|shop|mx|ca|nl|pl|se|at|ch)\b")
 _SPACED_CHARS_RE = re.compile(r"\b(\w) (?=\w\b)")
 # Phone numbers: an international prefix, a parenthesised area code, or a phone keyword before the

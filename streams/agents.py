@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import time
+from collections import Counter
 
 import faust
 import orjson
@@ -88,6 +89,10 @@ def register_agents(app: faust.App, config: Config) -> None:
         else:
             await route(decision, started)
 
+    # In memory, per worker: parked requests per input partition (after a restart the restored
+    # ones are not counted, so the bound holds within a factor of two).
+    parked_per_partition: Counter[int] = Counter()
+
     async def handle_request(message, started: float) -> None:
         request = decode_message_request(message.value, config.gateway)
         if message.key is not None and message.key.decode("utf-8", "replace") != request["order_id"]:
@@ -98,12 +103,16 @@ def register_agents(app: faust.App, config: Config) -> None:
             await finish(decision, started, message.partition)
             return
         parked = pending.get(request["order_id"]) or []
-        if len(parked) >= MAX_PENDING_PER_ORDER:
+        if len(parked) >= MAX_PENDING_PER_ORDER or \
+                parked_per_partition[message.partition] >= config.gateway.max_pending_per_partition:
+            # A flood of unknown-order messages must not exhaust the worker: past the bound they
+            # are decided now (ORD001, retryable) instead of waiting for the grace period.
             await finish(decide(orders, request, config, decided_at=format_ts(utcnow())), started,
                          message.partition)
             return
         parked.append({"request": request, "deadline": time.time() + grace, "partition": message.partition})
         pending[request["order_id"]] = parked
+        parked_per_partition[message.partition] += 1
 
     async def release_pending(order_id: str, only_message: str | None = None) -> None:
         parked = pending.get(order_id)
@@ -115,6 +124,7 @@ def register_agents(app: faust.App, config: Config) -> None:
                 keep.append(entry)
                 continue
             decision = decide(orders, entry["request"], config, decided_at=format_ts(utcnow()))
+            parked_per_partition[entry["partition"]] = max(0, parked_per_partition[entry["partition"]] - 1)
             await finish(decision, time.perf_counter(), entry["partition"])
         if keep:
             pending[order_id] = keep

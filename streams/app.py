@@ -23,7 +23,7 @@ codecs.register("orjson", OrjsonCodec())
 
 
 def make_app(bootstrap: str, *, partitions: int, store: str = "memory://", web_port: int = 6066,
-             data_dir: str | None = None) -> faust.App:
+             data_dir: str | None = None, processing_guarantee: str = "at_least_once") -> faust.App:
     return faust.App(
         "msggate",
         broker=[f"kafka://{server}" for server in bootstrap.split(",")],
@@ -41,4 +41,5 @@ def make_app(bootstrap: str, *, partitions: int, store: str = "memory://", web_p
         web_host="127.0.0.1",
         datadir=data_dir or "/tmp/msggate-worker-data",
         table_cleanup_interval=60.0,
+        processing_guarantee=processing_guarantee,
     )

@@ -89,6 +89,8 @@ class SellerConfig:
 class GatewaySettings:
     grace_period_seconds: float = 30.0
     max_pending_per_partition: int = 10_000
+    # "at_least_once" (default) or "exactly_once" (Kafka transactions; see README "Guarantees").
+    processing_guarantee: str = "at_least_once"
     # Size limits, enforced at the edge before any JSON or HTML parsing (records.py). Defaults
     # follow Amazon's own where it publishes one: the e-mail relay takes at most 10 MB per
     # message; the Messaging API at most 5 attachments.
@@ -212,6 +214,8 @@ class Config:
         for key, value in gateway_table.items():
             if key == "grace_period_seconds" and isinstance(value, (int, float)) and 0 <= value <= 3600:
                 gateway = replace(gateway, grace_period_seconds=float(value))
+            elif key == "processing_guarantee" and value in ("at_least_once", "exactly_once"):
+                gateway = replace(gateway, processing_guarantee=value)
             elif key in _GATEWAY_INT_KEYS and isinstance(value, int) and not isinstance(value, bool) and value > 0:
                 gateway = replace(gateway, **{key: value})
             else:

@@ -38,7 +38,8 @@ def build(bootstrap: str, config: Config, *, web_port: int, store: str, data_dir
     if len(partitions) != 1:
         raise RuntimeError(f"input and internal topics must have one partition count (co-partitioning), "
                            f"found {sorted(partitions)}")
-    app = make_app(bootstrap, partitions=partitions.pop(), store=store, web_port=web_port, data_dir=data_dir)
+    app = make_app(bootstrap, partitions=partitions.pop(), store=store, web_port=web_port, data_dir=data_dir,
+                   processing_guarantee=config.gateway.processing_guarantee)
     register_agents(app, config)
     register_views(app)
     return app

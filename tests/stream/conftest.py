@@ -19,6 +19,7 @@ from streams.kafka_admin import create_topics
 
 ROOT = Path(__file__).resolve().parents[2]
 GRACE_SECONDS = 4
+MAX_PENDING = 25   # per partition: small, so the flood test reaches it
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +36,11 @@ class WorkerProcess:
     def __init__(self, bootstrap: str, folder: Path):
         self.bootstrap, self.folder = bootstrap, folder
         self.config = folder / "msggate.toml"
-        self.config.write_text(f"[gateway]\ngrace_period_seconds = {GRACE_SECONDS}\n")
+        # MSGGATE_TEST_GUARANTEE=exactly_once runs the whole stream suite with Kafka transactions.
+        guarantee = os.environ.get("MSGGATE_TEST_GUARANTEE", "at_least_once")
+        self.config.write_text(f"[gateway]\ngrace_period_seconds = {GRACE_SECONDS}\n"
+                               f"max_pending_per_partition = {MAX_PENDING}\n"
+                               f"processing_guarantee = \"{guarantee}\"\n")
         self.web_port = free_port()
         self.log = folder / "worker.log"
         self.proc: subprocess.Popen | None = None
@@ -62,6 +67,11 @@ class WorkerProcess:
         """SIGTERM (the graceful stop of the command contract); returns the exit code."""
         self.proc.terminate()
         return self.proc.wait(60)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no commit, no flush; the crash the changelogs must survive."""
+        self.proc.kill()
+        self.proc.wait(30)
 
     def restart(self) -> None:
         assert self.stop() == 0, self.tail()
@@ -106,7 +116,10 @@ class Gateway:
     def collect(self, want, timeout: float = 30) -> list[tuple[str, dict]]:
         """All output records (topic, record) until `want(records)` is true or the timeout."""
         async def go():
-            consumer = AIOKafkaConsumer(*OUTPUT_TOPICS, bootstrap_servers=self.bootstrap,
+            # Under exactly_once, a downstream sender must read committed records only.
+            isolation = "read_committed" if os.environ.get("MSGGATE_TEST_GUARANTEE") == "exactly_once" \
+                else "read_uncommitted"
+            consumer = AIOKafkaConsumer(*OUTPUT_TOPICS, bootstrap_servers=self.bootstrap, isolation_level=isolation,
                                         auto_offset_reset="earliest", enable_auto_commit=False)
             await consumer.start()
             found: list[tuple[str, dict]] = []

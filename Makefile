@@ -14,7 +14,15 @@ install: $(BIN)/msggate
 run: install  ## embedded Apache Kafka + topics + worker + demo; Ctrl-C stops everything
 	$(BIN)/msggate dev --demo
 
-test: install  ## the whole test suite, with a real Apache Kafka broker started by the tests
+# The dashboard's browser test needs Debian's Chromium; installed when missing (apt, as root).
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  { echo "installing Debian's chromium for the browser test ..."; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || \
+	    { echo "make test: could not install chromium (needs apt and root); install it and run again" >&2; exit 1; }; }
+
+test: install browser  ## the whole test suite, with a real Apache Kafka broker started by the tests
 	$(BIN)/python -m pytest -q
 
-.PHONY: install run test
+.PHONY: install run test browser

@@ -45,7 +45,8 @@ def validate(name: str, record: Any) -> dict:
     try:
         validator(name)(record)
     except fastjsonschema.JsonSchemaValueException as exc:
-        raise InvalidRecord(f"{name} schema: {exc.message}", kind="schema") from None
+        hint = " (RFC 3339 with a time zone, e.g. 2026-11-10T10:00:00Z)" if "date-time" in exc.message else ""
+        raise InvalidRecord(f"{name} schema: {exc.message}{hint}", kind="schema") from None
     return record
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 
 import structlog
@@ -13,7 +14,9 @@ from .kafka_admin import partition_counts
 
 
 def configure_logging(level: str = "info") -> None:
-    renderer = structlog.dev.ConsoleRenderer() if sys.stderr.isatty() else structlog.processors.JSONRenderer()
+    # JSON lines in production (not a terminal), readable in a terminal; MSGGATE_LOG_FORMAT overrides.
+    fmt = os.environ.get("MSGGATE_LOG_FORMAT") or ("console" if sys.stderr.isatty() else "json")
+    renderer = structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer()
     structlog.configure(
         processors=[structlog.processors.add_log_level, structlog.processors.TimeStamper(fmt="iso"),
                     structlog.processors.format_exc_info, renderer],
@@ -41,7 +44,7 @@ def build(bootstrap: str, config: Config, *, web_port: int, store: str, data_dir
     app = make_app(bootstrap, partitions=partitions.pop(), store=store, web_port=web_port, data_dir=data_dir,
                    processing_guarantee=config.gateway.processing_guarantee)
     register_agents(app, config)
-    register_views(app)
+    register_views(app, bootstrap)
     return app
 
 

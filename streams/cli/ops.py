@@ -37,10 +37,33 @@ def register(sub, add_bootstrap, add_config) -> None:
     p.add_argument("--json", action="store_true", help="print the full records as JSON lines")
     p.add_argument("--from-beginning", action="store_true", help="start at the oldest record")
     p.add_argument("--seller", help="only this seller_id")
+    p.add_argument("--marketplace", help="only this marketplace_id")
     p.add_argument("--code", help="only decisions with this rule code")
     p.add_argument("--limit", type=int, default=0, help="stop after N records (default: run until Ctrl-C)")
     p.add_argument("--timeout", type=float, default=0, help="stop after S seconds without records")
     p.set_defaults(func=cmd_tail)
+
+    p = sub.add_parser("explain", help="find the decision of a message_id and print its findings with evidence",
+                       description="Searches the output topics (and the dead-letter topic) for MESSAGE_ID and prints "
+                                   "each decision found: route, findings with rule code, evidence and detail. "
+                                   "Exit 1 when it is not found.")
+    add_bootstrap(p)
+    p.add_argument("message_id", metavar="MESSAGE_ID")
+    p.add_argument("--json", action="store_true", help="print the decision records as JSON lines")
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("replay-dead-letter", help="re-submit dead-lettered records once their cause is fixed",
+                       description="Reads messages.dead-letter and produces each matching record's original bytes "
+                                   "again to the topic it came from (e.g. after a fix of the configuration or of "
+                                   "the producer), or, with --fixed FILE, produces the corrected records in FILE "
+                                   "(JSON lines, routed like `send auto`). Prints what it would do with --dry-run.")
+    add_bootstrap(p)
+    p.add_argument("--kind", help="only dead letters of this kind (json, schema, key, foreign, limit, internal)")
+    p.add_argument("--since", help="RFC 3339 time or a duration back from now (15m, 2h, 7d)")
+    p.add_argument("--key", help="only this record key (order_id)")
+    p.add_argument("--fixed", metavar="FILE", help="corrected records to submit instead of the originals")
+    p.add_argument("--dry-run", action="store_true", help="list, do not produce")
+    p.set_defaults(func=cmd_replay_dead_letter)
 
     p = sub.add_parser("stats", help="counts by route, rule code and seller; each seller's daily-cap usage",
                        description="Reads the output topics (a snapshot up to their current end) and counts the "
@@ -136,7 +159,10 @@ def cmd_tail(args) -> int:
                         codes = [f["code"] for f in record.get("violations", []) + record.get("warnings", [])]
                         if args.seller and record.get("seller_id") != args.seller:
                             continue
-                        if args.code and args.code not in codes:
+                        if args.code and args.code.upper() not in codes:
+                            continue
+                        if args.marketplace and (record.get("request") or {}).get("marketplace_id") \
+                                != args.marketplace:
                             continue
                         if args.json:
                             sys.stdout.write(orjson.dumps(record).decode() + "\n")
@@ -287,4 +313,126 @@ def cmd_stats(args) -> int:
         share = u["sent_today"] / u["cap"] if u["cap"] else 1.0
         print(f"  {u['seller_id']:<20} {u['marketplace_id']:<15} {u['day']}  {u['sent_today']}/{u['cap']} "
               f"({share:.0%})  resets {u['resets_at']}")
+    return 0
+
+
+def cmd_explain(args) -> int:
+    from ..gateway import DEAD_LETTER_TOPIC, ROUTE_TOPICS
+
+    found: list[tuple[str, dict]] = []
+
+    async def search() -> None:
+        needle = args.message_id.encode()
+        async for topic, record in _snapshot(args.bootstrap_servers, [*ROUTE_TOPICS.values(), DEAD_LETTER_TOPIC]):
+            if needle not in (record.value or b""):
+                continue   # cheap test first: most records are other messages
+            try:
+                value = orjson.loads(record.value)
+            except orjson.JSONDecodeError:
+                continue
+            if topic == DEAD_LETTER_TOPIC:
+                try:
+                    raw = orjson.loads(value.get("raw") or "null")
+                except orjson.JSONDecodeError:
+                    raw = None
+                if isinstance(raw, dict) and raw.get("message_id") == args.message_id:
+                    found.append((topic, value))
+            elif value.get("message_id") == args.message_id:
+                found.append((topic, value))
+
+    asyncio.run(search())
+    if not found:
+        print(f"msggate explain: no decision or dead letter for message_id {args.message_id!r} on "
+              f"{args.bootstrap_servers}", file=sys.stderr)
+        return 1
+    for topic, value in found:
+        if args.json:
+            sys.stdout.write(orjson.dumps({"topic": topic, **value}).decode() + "\n")
+            continue
+        if topic.endswith("dead-letter"):
+            print(f"{args.message_id}: dead letter ({value.get('kind')}): {value.get('reason')}")
+            continue
+        request = value.get("request") or {}
+        print(f"{value['message_id']}: {value['route'].upper()} at {value.get('decided_at')}  "
+              f"(order {value.get('order_id')}, seller {value.get('seller_id')}, "
+              f"reason {request.get('contact_reason')}, retryable {value.get('retryable')})")
+        if value.get("suggested_subject"):
+            print(f"  suggested subject: {value['suggested_subject']}")
+        for finding in value.get("violations", []) + value.get("warnings", []):
+            print(f"  {finding['code']} {finding['name']} [{finding['action']}]")
+            print(f"    evidence: {finding['evidence']}")
+            print(f"    {finding['detail']}")
+        if not value.get("violations") and not value.get("warnings"):
+            print("  no findings")
+    return 0
+
+
+def cmd_replay_dead_letter(args) -> int:
+    import base64
+
+    from aiokafka import AIOKafkaProducer
+
+    from ..gateway import DEAD_LETTER_TOPIC
+    from ..timeutil import parse_ts
+    from .common import json_lines, open_input
+
+    try:
+        since = _moment(args.since, None)
+    except ValueError as exc:
+        print(f"msggate replay-dead-letter: bad --since: {exc}", file=sys.stderr)
+        return 2
+    plan: list[tuple[str, bytes | None, bytes]] = []
+    if args.fixed:
+        for number, line in json_lines(open_input(args.fixed)):
+            try:
+                item = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                print(f"msggate replay-dead-letter: {args.fixed} line {number}: not JSON: {exc}", file=sys.stderr)
+                return 1
+            if isinstance(item, dict) and "order_event" in item:
+                topic, item = "orders.events", item["order_event"]
+            elif isinstance(item, dict) and "message_request" in item:
+                topic, item = "messages.requests", item["message_request"]
+            elif isinstance(item, dict) and "event_type" in item:
+                topic = "orders.events"
+            else:
+                topic = "messages.requests"
+            plan.append((topic, str(item.get("order_id", "")).encode() or None, orjson.dumps(item)))
+    else:
+        async def collect() -> None:
+            async for _topic, record in _snapshot(args.bootstrap_servers, [DEAD_LETTER_TOPIC]):
+                try:
+                    value = orjson.loads(record.value)
+                    if args.kind and value.get("kind") != args.kind:
+                        continue
+                    if args.key and value.get("key") != args.key:
+                        continue
+                    if since and parse_ts(value["received_at"]) < since:
+                        continue
+                    raw = value["raw"].encode() if value.get("raw_encoding") == "utf-8" \
+                        else base64.b64decode(value["raw"])
+                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                    continue
+                if value.get("topic") in ("orders.events", "messages.requests"):
+                    plan.append((value["topic"], (value.get("key") or "").encode() or None, raw))
+        asyncio.run(collect())
+    for topic, key, raw in plan:
+        print(f"{'would send' if args.dry_run else 'send'} {topic} key={(key or b'').decode()} "
+              f"{len(raw)} bytes", file=sys.stderr)
+    if args.dry_run or not plan:
+        print(f"{len(plan)} record(s) {'to re-submit' if args.dry_run else 're-submitted'}")
+        return 0
+
+    async def produce() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=args.bootstrap_servers, linger_ms=5)
+        await producer.start()
+        try:
+            for topic, key, raw in plan:
+                await producer.send(topic, raw, key=key)
+            await producer.flush()
+        finally:
+            await producer.stop()
+
+    asyncio.run(produce())
+    print(f"{len(plan)} record(s) re-submitted")
     return 0

@@ -1,6 +1,7 @@
 """Prometheus metrics of the gateway (bounded cardinality: no seller ids as labels)."""
 from __future__ import annotations
 
+import zlib
 from datetime import datetime, timezone
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -12,8 +13,23 @@ LATENCY = Histogram("msggate_decision_seconds", "Worker time to decide one messa
                     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 60))
 
 
+SELLER_BUCKETS = 16
+DECISIONS_BY_SELLER_BUCKET = Counter(
+    "msggate_decisions_by_seller_bucket_total",
+    "Decisions by route and seller bucket (crc32(seller_id) mod 16: bounded cardinality; "
+    "`msggate stats --seller` names the sellers)", ["route", "seller_bucket"])
+CONSUMER_LAG = Gauge("msggate_consumer_lag", "Records not yet read, per assigned input partition",
+                     ["topic", "partition"])
+TABLE_KEYS = Gauge("msggate_table_keys", "Keys in each table held by this worker (memory store)", ["table"])
+
+
+def seller_bucket(seller_id: str) -> str:
+    return str(zlib.crc32(seller_id.encode()) % SELLER_BUCKETS)
+
+
 def observe_decision(decision: dict, seconds: float) -> None:
     DECISIONS.labels(route=decision["route"]).inc()
+    DECISIONS_BY_SELLER_BUCKET.labels(route=decision["route"], seller_bucket=seller_bucket(decision["seller_id"])).inc()
     for finding in decision["violations"] + decision["warnings"]:
         FINDINGS.labels(code=finding["code"], action=finding["action"]).inc()
     LATENCY.observe(seconds)
@@ -46,3 +62,36 @@ def _sellers_near_cap() -> int:
 SELLERS_NEAR_CAP = Gauge("msggate_sellers_near_daily_cap",
                          "Sellers (per marketplace) that used at least 80% of today's VOL001 cap")
 SELLERS_NEAR_CAP.set_function(_sellers_near_cap)
+
+
+def update_lag(consumer) -> None:
+    """Lag = high watermark - next offset to read, for each partition this worker holds."""
+    try:
+        assigned = consumer.assignment()
+        read_offsets = getattr(consumer, "_read_offset", {})
+        for tp in assigned:
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            read = read_offsets.get(tp)
+            position = read + 1 if read is not None else 0
+            CONSUMER_LAG.labels(topic=tp.topic, partition=str(tp.partition)).set(max(0, highwater - position))
+    except Exception:   # metrics must never break the worker
+        pass
+
+
+def update_table_sizes(tables: dict) -> None:
+    for name, table in tables.items():
+        try:
+            store = table.data
+            if type(store).__module__.endswith("memory"):
+                TABLE_KEYS.labels(table=name).set(len(store))
+            else:   # RocksDB: counting keys means a scan; use the engine's estimate where it has one
+                db = getattr(store, "_db_for_partition", None)
+                estimate = 0
+                for partition_db in getattr(store, "_dbs", {}).values():
+                    estimate += int(partition_db.property_int_value("rocksdb.estimate-num-keys") or 0)
+                if db is not None or estimate:
+                    TABLE_KEYS.labels(table=name).set(estimate)
+        except Exception:
+            pass

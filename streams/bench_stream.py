@@ -269,7 +269,9 @@ def run_gateway(*, orders: int, requests: int, partitions: int, workers: int, st
             say(f"  seeding {orders} orders ...")
             asyncio.run(_produce(cluster.bootstrap, "orders.events",
                                  [(e["order_id"].encode(), orjson.dumps(e)) for e in events]))
-            asyncio.run(_wait_for_orders(cluster.bootstrap, events, rng))
+            say("  waiting until the worker has processed the seed orders ...")
+            asyncio.run(_wait_for_orders(cluster.bootstrap, events, rng, timeout=max(120.0, orders / 200)))
+            _wait_idle(procs, timeout=max(120.0, orders / 100))
             cpu_before = {w.proc.pid: cpu_seconds(w.proc.pid) for w in procs}
             broker_cpu_before = cpu_seconds(cluster.broker_pid) if cluster.broker_pid else 0.0
             say(f"  throughput: {requests} requests as fast as possible ...")
@@ -311,7 +313,32 @@ def run_gateway(*, orders: int, requests: int, partitions: int, workers: int, st
                 cluster.broker.stop()
 
 
-async def _wait_for_orders(bootstrap: str, events: list[dict], rng: random.Random) -> None:
+def _wait_idle(workers: list[Worker], timeout: float) -> None:
+    """Wait until no worker lags on any partition (the seed also feeds the buyer and seller
+    stages: their backlog would otherwise be measured as request latency)."""
+    import re
+    import urllib.request
+
+    say("  waiting until the buyer and seller stages have caught up ...")
+    deadline = time.monotonic() + timeout
+    idle_since = None
+    while time.monotonic() < deadline:
+        lag = 0.0
+        for worker in workers:
+            with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/metrics", timeout=5) as response:
+                text = response.read().decode()
+            lag += sum(float(v) for v in re.findall(r"^msggate_consumer_lag\{[^}]*\} ([0-9.e+]+)$", text, re.M))
+        if lag == 0:
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since > 6:   # the gauge refreshes every 5 s
+                return
+        else:
+            idle_since = None
+        time.sleep(1)
+    raise RuntimeError("the workers did not catch up with the seed in time")
+
+
+async def _wait_for_orders(bootstrap: str, events: list[dict], rng: random.Random, timeout: float) -> None:
     """Send one request per partition-ish sample of orders; when all are decided, the seed is in."""
     probe = Phase()
     sample = [events[i] for i in range(0, len(events), max(1, len(events) // 32))] + [events[-1]]
@@ -322,7 +349,7 @@ async def _wait_for_orders(bootstrap: str, events: list[dict], rng: random.Rando
         records.append((request["order_id"].encode(), orjson.dumps(request), request["message_id"]))
     await _produce_and_collect(bootstrap, "messages.requests",
                                ["messages.approved", "messages.blocked", "messages.needs-important"],
-                               records, None, probe, timeout=120)
+                               records, None, probe, timeout=timeout)
     if len(probe.decided_at) < len(records):
         raise RuntimeError("the seed orders were not processed in time")
 

@@ -40,3 +40,12 @@ def json_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
 
 def write_json(out, record) -> None:
     out.write(orjson.dumps(record) + b"\n")
+
+
+def replay_line_topic(item) -> tuple[str, dict] | None:
+    """A line of the replay format -> (input topic, record); None when it is neither kind."""
+    if isinstance(item, dict) and "order_event" in item:
+        return "orders.events", item["order_event"]
+    if isinstance(item, dict) and "message_request" in item:
+        return "messages.requests", item["message_request"]
+    return None

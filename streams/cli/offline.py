@@ -12,7 +12,7 @@ from ..gateway import (counts_toward_cap, decide, on_buyer_message, on_order_eve
 from ..policy.engine import evaluate
 from ..records import InvalidRecord, decode_message_request, decode_order_event, decode_order_state
 from ..state import ForeignEvent
-from .common import json_lines, load_config, open_input, write_json
+from .common import json_lines, load_config, open_input, replay_line_topic, write_json
 
 
 def register(sub, add_config) -> None:
@@ -144,13 +144,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
     failures = 0
     for number, line in json_lines(open_input(args.file)):
         try:
-            item = orjson.loads(line)
-            if isinstance(item, dict) and "order_event" in item:
-                replayer.order_event(decode_order_event(item["order_event"]))
-            elif isinstance(item, dict) and "message_request" in item:
-                write_json(out, replayer.message_request(decode_message_request(item["message_request"], replayer.config.gateway)))
-            else:
+            routed = replay_line_topic(orjson.loads(line))
+            if routed is None:
                 raise InvalidRecord('expected {"order_event": {...}} or {"message_request": {...}}')
+            topic, record = routed
+            if topic == "orders.events":
+                replayer.order_event(decode_order_event(record))
+            else:
+                write_json(out, replayer.message_request(decode_message_request(record, replayer.config.gateway)))
         except (orjson.JSONDecodeError, InvalidRecord, ForeignEvent) as exc:
             failures += 1
             _error_line(out, number, getattr(exc, "reason", None) or str(exc))

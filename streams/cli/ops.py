@@ -102,7 +102,7 @@ def cmd_topics_list(args) -> int:
 def cmd_send(args) -> int:
     from aiokafka import AIOKafkaProducer
 
-    from .common import json_lines, open_input
+    from .common import json_lines, open_input, replay_line_topic
 
     async def run() -> int:
         producer = AIOKafkaProducer(bootstrap_servers=args.bootstrap_servers, linger_ms=5)
@@ -116,13 +116,11 @@ def cmd_send(args) -> int:
                 except orjson.JSONDecodeError:
                     item = None
                 if topic == "auto":
-                    if isinstance(item, dict) and "order_event" in item:
-                        topic, item = "orders.events", item["order_event"]
-                    elif isinstance(item, dict) and "message_request" in item:
-                        topic, item = "messages.requests", item["message_request"]
-                    else:
+                    routed = replay_line_topic(item)
+                    if routed is None:
                         print(f"msggate: line {number}: not a replay-format record; skipped", file=sys.stderr)
                         continue
+                    topic, item = routed
                     raw = orjson.dumps(item)
                 key = item.get("order_id", "").encode() if isinstance(item, dict) else None
                 await producer.send(topic, raw, key=key)
@@ -374,7 +372,7 @@ def cmd_replay_dead_letter(args) -> int:
 
     from ..gateway import DEAD_LETTER_TOPIC
     from ..timeutil import parse_ts
-    from .common import json_lines, open_input
+    from .common import json_lines, open_input, replay_line_topic
 
     try:
         since = _moment(args.since, None)
@@ -389,14 +387,14 @@ def cmd_replay_dead_letter(args) -> int:
             except orjson.JSONDecodeError as exc:
                 print(f"msggate replay-dead-letter: {args.fixed} line {number}: not JSON: {exc}", file=sys.stderr)
                 return 1
-            if isinstance(item, dict) and "order_event" in item:
-                topic, item = "orders.events", item["order_event"]
-            elif isinstance(item, dict) and "message_request" in item:
-                topic, item = "messages.requests", item["message_request"]
-            elif isinstance(item, dict) and "event_type" in item:
-                topic = "orders.events"
-            else:
-                topic = "messages.requests"
+            routed = replay_line_topic(item)
+            if routed is not None:
+                topic, item = routed
+            else:   # a bare record: events carry an event_type
+                topic = "orders.events" if isinstance(item, dict) and "event_type" in item else "messages.requests"
+            if not isinstance(item, dict):
+                print(f"msggate replay-dead-letter: {args.fixed} line {number}: not a JSON object", file=sys.stderr)
+                return 1
             plan.append((topic, str(item.get("order_id", "")).encode() or None, orjson.dumps(item)))
     else:
         async def collect() -> None:

@@ -70,6 +70,8 @@ def update_lag(consumer) -> None:
         assigned = consumer.assignment()
         read_offsets = getattr(consumer, "_read_offset", {})
         for tp in assigned:
+            if tp.topic.endswith("-changelog"):
+                continue   # changelogs are read during recovery only; their "lag" is not work to do
             highwater = consumer.highwater(tp)
             if highwater is None:
                 continue

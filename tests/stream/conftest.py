@@ -66,7 +66,12 @@ class WorkerProcess:
     def stop(self) -> int:
         """SIGTERM (the graceful stop of the command contract); returns the exit code."""
         self.proc.terminate()
-        return self.proc.wait(60)
+        try:
+            return self.proc.wait(60)
+        except subprocess.TimeoutExpired:   # never leave a worker behind: kill it, report the hang
+            self.proc.kill()
+            self.proc.wait(30)
+            return -9
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no commit, no flush; the crash the changelogs must survive."""

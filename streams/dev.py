@@ -73,6 +73,28 @@ def _demo(bootstrap: str, started: float) -> None:
     asyncio.run(go())
 
 
+async def _wait_for_group_coordinator(bootstrap: str, timeout: float = 30) -> None:
+    """A fresh broker creates its consumer-offsets topic on the first group join; joining once
+    here spares the worker's first join an ERROR line ("GroupCoordinatorNotAvailable")."""
+    import logging
+
+    from aiokafka import AIOKafkaConsumer
+
+    quiet = logging.getLogger("aiokafka")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    consumer = AIOKafkaConsumer("messages.approved", bootstrap_servers=bootstrap, group_id="msggate-dev-warmup",
+                                enable_auto_commit=False)
+    try:
+        await asyncio.wait_for(consumer.start(), timeout)
+        await asyncio.wait_for(consumer.getmany(timeout_ms=500), timeout)
+    except Exception:   # only a courtesy: the worker retries on its own
+        pass
+    finally:
+        await consumer.stop()
+        quiet.setLevel(level)
+
+
 def run_dev(port: int, partitions: int, web_port: int, config_path: str | None, demo: bool) -> int:
     started = time.monotonic()
     try:
@@ -84,6 +106,7 @@ def run_dev(port: int, partitions: int, web_port: int, config_path: str | None, 
     try:
         print(f"broker ready: {broker.bootstrap}", flush=True)
         asyncio.run(create_topics(broker.bootstrap, partitions))
+        asyncio.run(_wait_for_group_coordinator(broker.bootstrap))
         command = [sys.executable, "-m", "streams.cli", "worker", "--bootstrap-servers", broker.bootstrap,
                    "--web-port", str(web_port)]
         if config_path:

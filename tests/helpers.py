@@ -51,6 +51,11 @@ def decide(req: dict, state: dict | None, config: SellerConfig | None = None) ->
 BODY = f"Order {ORDER_ID}: your parcel is delayed by two days."
 
 
+def attachment(kind: str = "other", filename: str = "file.pdf", content_type: str = "application/pdf",
+               size_bytes: int = 1000) -> dict:
+    return {"filename": filename, "content_type": content_type, "size_bytes": size_bytes, "kind": kind}
+
+
 def html(extra: str) -> dict:
     """An HTML request whose body is a valid delay notice plus `extra` markup."""
     return request(body_format="html", body=f"<p>{BODY}</p>{extra}")

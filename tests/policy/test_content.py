@@ -1,7 +1,7 @@
 import pytest
 
 from streams.config import SellerConfig
-from tests.helpers import BODY, codes, decide, html, order, request
+from tests.helpers import BODY, attachment, codes, decide, html, order, request
 
 @pytest.mark.parametrize("req", [
     html('<p><a href="https://myshop.example.com/deals">our shop</a></p>'),
@@ -40,10 +40,6 @@ def test_cnt002_fires_on_insecure_links(req):
 def test_cnt002_silent_on_https_links():
     assert "CNT002" not in codes(html('<a href="https://www.dhl.de/track">Track</a>'), order())
     assert "CNT002" not in codes(request(body=f"{BODY} https://www.amazon.com/orders"), order())
-
-
-def attachment(kind, filename="file.pdf", content_type="application/pdf"):
-    return {"filename": filename, "content_type": content_type, "size_bytes": 1000, "kind": kind}
 
 
 @pytest.mark.parametrize("files", [[attachment("other", "catalogue.pdf")],

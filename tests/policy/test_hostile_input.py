@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from streams.config import Config, ConfigError, GatewaySettings, SellerConfig
 from streams.policy.engine import evaluate
 from streams.records import InvalidRecord, decode_message_request, validate
-from tests.helpers import ORDER_ID, order, request
+from tests.helpers import ORDER_ID, attachment, order, request
 
 LIMITS = GatewaySettings()
 
@@ -41,10 +41,8 @@ def test_a_10_mb_body_is_refused_before_parsing():
 
 @pytest.mark.parametrize(("overrides", "setting"), [
     ({"subject": "s" * 251}, "max_subject_chars"),
-    ({"attachments": [{"filename": f"f{i}.pdf", "content_type": "application/pdf", "size_bytes": 10,
-                       "kind": "invoice"} for i in range(6)]}, "max_attachments"),
-    ({"attachments": [{"filename": "big.pdf", "content_type": "application/pdf", "size_bytes": 11 * 1024 * 1024,
-                       "kind": "invoice"}]}, "max_attachment_bytes"),
+    ({"attachments": [attachment("invoice", f"f{i}.pdf") for i in range(6)]}, "max_attachments"),
+    ({"attachments": [attachment("invoice", "big.pdf", size_bytes=11 * 1024 * 1024)]}, "max_attachment_bytes"),
     ({"body_format": "html", "body": "<b>x</b>" * 30_000}, "max_html_tags"),
     ({"body_format": "html", "body": "<p " + " ".join(f"a{i}='1'" for i in range(25_000)) + ">hi</p>"},
      "max_html_attributes"),
@@ -63,9 +61,8 @@ def test_limits_are_configurable_and_validated():
 
 
 def test_just_under_the_limits_is_decided():
-    req = request(subject=f"Order {ORDER_ID} " + "s" * 200, attachments=[
-        {"filename": f"f{i}.pdf", "content_type": "application/pdf", "size_bytes": 10, "kind": "invoice"}
-        for i in range(5)])
+    req = request(subject=f"Order {ORDER_ID} " + "s" * 200,
+                  attachments=[attachment("invoice", f"f{i}.pdf") for i in range(5)])
     assert decide(req)["route"] in ("approved", "blocked")
 
 

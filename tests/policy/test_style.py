@@ -1,17 +1,13 @@
 import pytest
 
 from streams.config import SellerConfig
-from tests.helpers import BODY, ORDER_ID, codes, decide, html, order, request
-
-
-def attachment(filename, content_type):
-    return {"filename": filename, "content_type": content_type, "size_bytes": 1000, "kind": "warranty"}
+from tests.helpers import BODY, ORDER_ID, attachment, codes, decide, html, order, request
 
 
 @pytest.mark.parametrize("req", [
     html('<img src="https://cdn.example.com/thanks.gif" alt="thanks">'),
     html('<img src="https://cdn.example.com/anim.GIF?v=2" alt="x">'),
-    request(attachments=[attachment("warranty.gif", "image/gif")]),
+    request(attachments=[attachment("warranty", "warranty.gif", "image/gif")]),
 ])
 def test_sty003_fires_on_gifs(req):
     assert "STY003" in codes(req, order())
@@ -19,7 +15,7 @@ def test_sty003_fires_on_gifs(req):
 
 def test_sty003_silent_on_png_and_pdf():
     assert "STY003" not in codes(html('<img src="https://cdn.example.com/gift-logo.png" alt="Logo">'), order())
-    assert "STY003" not in codes(request(attachments=[attachment("warranty.pdf", "application/pdf")]), order())
+    assert "STY003" not in codes(request(attachments=[attachment("warranty", "warranty.pdf")]), order())
 
 
 @pytest.mark.parametrize("req", [

@@ -74,8 +74,7 @@ def _plan(rules: tuple, config: SellerConfig) -> tuple:
         return cached[2]
     plan = []
     for rule in rules:
-        default = "block" if rule.code == "CNT010" and config.brand_image_hosts else rule.default_action
-        action = config.action_for(rule.code, default)
+        action = config.action_for(rule.code, rule.default_for(config))
         if action != "off":
             plan.append((rule, action))
     if len(_PLANS) > 50_000:

@@ -9,6 +9,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from ..config import SellerConfig
 from .model import Context, Finding
 from .rules import content, identity, optout, reasons, style, timing, types, volume
 
@@ -23,6 +24,11 @@ class Rule:
     check: Check
     retryable: bool = False     # blocked now, may pass later (unknown order, daily cap)
     needs_order: bool = False   # skipped when the order is unknown (ORD001 covers it)
+    # the default may depend on the seller's configuration (CNT010 blocks once brand hosts are set)
+    default_for_config: Callable[[SellerConfig], str] | None = None
+
+    def default_for(self, config: SellerConfig) -> str:
+        return self.default_for_config(config) if self.default_for_config else self.default_action
 
     @property
     def family(self) -> str:
@@ -70,8 +76,8 @@ RULES: tuple[Rule, ...] = (
     Rule("CNT007", "tracking-pixel", "block", content.tracking_pixel),
     Rule("CNT008", "contact-details", "block", content.contact_details),
     Rule("CNT009", "product-image", "block", content.product_image),
-    # warn by default; block when the seller configures brand_image_hosts (engine.evaluate)
-    Rule("CNT010", "unrelated-image", "warn", content.unrelated_image),
+    Rule("CNT010", "unrelated-image", "warn", content.unrelated_image,
+         default_for_config=lambda config: "block" if config.brand_image_hosts else "warn"),
     # 5. style
     Rule("STY001", "accessibility", "block", style.accessibility),
     Rule("STY002", "emoji", "block", style.emoji_used),

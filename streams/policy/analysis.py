@@ -33,6 +33,7 @@ lexicons.register_prefiltered("text_links", URL_RE, BARE_DOMAIN_RE)
 _CSS_DECL_RE = re.compile(r"\s*([-a-zA-Z]+)\s*:\s*([^;]+)")
 _LENGTH_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(px|%|em|rem|pt)?\s*$")
 BLOCK_TAGS = {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "td", "th", "ul", "ol", "blockquote"}
+_STYLE_ATTRIBUTES = ("align", "color", "face", "bgcolor", "valign")   # in this order: evidence is stable
 NON_CONTENT_TAGS = {"script", "style", "head", "title", "noscript", "template"}
 
 
@@ -209,11 +210,13 @@ def _analyse_html(subject: str, body: str, max_width: int) -> Analysis:
                 texts.append(el.tail)
             continue
         attrs = el.attrib
-        style = parse_style(attrs["style"]) if "style" in attrs else {}
-        for prop, value in style.items():
-            result.styles.append(StyleUse(tag, prop, value, f'<{tag} style="{prop}: {value}">'))
-        for attr in ("align", "color", "face", "bgcolor", "valign"):
-            if attr in attrs:
+        style = {}
+        if attrs:   # most elements of an e-mail have none: skip the attribute checks
+            if "style" in attrs:
+                style = parse_style(attrs["style"])
+                for prop, value in style.items():
+                    result.styles.append(StyleUse(tag, prop, value, f'<{tag} style="{prop}: {value}">'))
+            for attr in (a for a in _STYLE_ATTRIBUTES if a in attrs):
                 result.styles.append(StyleUse(tag, attr, attrs[attr].lower(), f'<{tag} {attr}="{attrs[attr]}">'))
         if tag == "font":
             result.font_tags.append(f"<font{''.join(f' {k}={v!r}' for k, v in attrs.items())}>")

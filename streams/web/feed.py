@@ -3,7 +3,8 @@
 The feed reads the output topics with a plain consumer outside the group (every partition,
 no commits), so each worker's dashboard shows the whole gateway, not only its partitions.
 It starts a little before the end of each partition (`BACKFILL` records), so a fresh page has
-recent history. Pure bookkeeping here; the consumer lives in `streams/web/views.py`.
+recent history. Approved decisions (most of the traffic) are only counted, not decoded: the
+feed runs inside the worker. Pure bookkeeping here; the consumer lives in `streams/web/views.py`.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ class Feed:
     dead_letters: int = 0
     recent: deque = field(default_factory=lambda: deque(maxlen=RECENT))
     recent_dead: deque = field(default_factory=lambda: deque(maxlen=100))
-    _arrivals: deque = field(default_factory=deque)   # (monotonic time, route) for rates
+    _buckets: deque = field(default_factory=deque)    # (whole second, Counter of routes) for rates
     by_id: dict = field(default_factory=dict)
 
     def add(self, topic: str, record: dict, now: float | None = None) -> None:
@@ -36,13 +37,13 @@ class Feed:
             self.dead_letters += 1
             self.recent_dead.append({k: record.get(k) for k in ("reason", "kind", "topic", "partition", "offset",
                                                                 "key", "received_at")})
-            self._arrivals.append((now, "dead_letter"))
+            self._arrive("dead_letter", 1, now)
             return
         route = record.get("route")
         if route not in ("approved", "blocked", "needs_important"):
             return
         self.routes[route] += 1
-        self._arrivals.append((now, route))
+        self._arrive(route, 1, now)
         for finding in record.get("violations", []) + record.get("warnings", []):
             self.codes[finding.get("code")] += 1
         if route == "approved":
@@ -55,11 +56,25 @@ class Feed:
         self.recent.append(record)
         self.by_id[record.get("message_id")] = record
 
+    def count_approved(self, count: int, now: float | None = None) -> None:
+        """Approved decisions are counted without decoding them (their warnings are not ranked)."""
+        now = time.monotonic() if now is None else now
+        self.routes["approved"] += count
+        self._arrive("approved", count, now)
+
+    def _arrive(self, route: str, count: int, now: float) -> None:
+        second = int(now)
+        if not self._buckets or self._buckets[-1][0] != second:
+            self._buckets.append((second, Counter()))
+        self._buckets[-1][1][route] += count
+
     def rates(self, now: float | None = None) -> dict[str, float]:
         now = time.monotonic() if now is None else now
-        while self._arrivals and self._arrivals[0][0] < now - RATE_WINDOW_S:
-            self._arrivals.popleft()
-        counts = Counter(route for _, route in self._arrivals)
+        while self._buckets and self._buckets[0][0] < now - RATE_WINDOW_S:
+            self._buckets.popleft()
+        counts = Counter()
+        for _, bucket in self._buckets:
+            counts.update(bucket)
         return {route: round(counts[route] / RATE_WINDOW_S, 2)
                 for route in ("approved", "blocked", "needs_important", "dead_letter")}
 

@@ -169,12 +169,20 @@ async def _produce_and_collect(bootstrap: str, in_topic: str, out_topics: list[s
     """Produce `records` (key, value, id) at `rate`/s (None: as fast as possible); consume their outputs."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-    consumer = AIOKafkaConsumer(*out_topics, bootstrap_servers=bootstrap, auto_offset_reset="latest",
-                                enable_auto_commit=False, fetch_max_wait_ms=20)
+    from aiokafka import TopicPartition
+
+    from .kafka_admin import partition_counts
+
+    # Explicit assignment at the end offsets taken *before* producing: with a subscription the
+    # partitions may be assigned (and reset to "latest") only after the first outputs, which
+    # were then missed and the run waited for them in vain.
+    counts = await partition_counts(bootstrap)
+    parts = [TopicPartition(t, p) for t in out_topics for p in range(counts.get(t, 0))]
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20)
     await consumer.start()
-    await consumer.seek_to_end()
-    for tp in consumer.assignment():
-        await consumer.position(tp)
+    consumer.assign(parts)
+    for tp, end in (await consumer.end_offsets(parts)).items():
+        consumer.seek(tp, end)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
     await producer.start()
     wanted = {record_id for _, _, record_id in records}

@@ -24,6 +24,7 @@ from .timeutil import format_ts, utcnow
 from .web import metrics
 
 log = structlog.get_logger("msggate")
+MAX_PENDING_PER_ORDER = 50
 
 
 def warm_up_engine() -> None:
@@ -35,7 +36,6 @@ def warm_up_engine() -> None:
 
     for request, order in generate(12):
         evaluate(request, order, SellerConfig())
-MAX_PENDING_PER_ORDER = 50
 
 
 def register_agents(app: faust.App, config: Config) -> None:

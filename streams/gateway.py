@@ -148,9 +148,10 @@ def _undo_approval(orders: MutableMapping[str, Any], order_id: str, message_id: 
     record = orders.get(order_id)
     if record is None:
         return False
-    previous = record["decisions"].pop(message_id, None)
+    previous = record["decisions"].get(message_id)
     if previous is None or previous["route"] != "approved":
         return False
+    del record["decisions"][message_id]
     # Only review requests are sent back (on_seller_message): undo their TYP007 count.
     record["state"]["review_requests"] = max(0, record["state"]["review_requests"] - 1)
     orders[order_id] = record

@@ -54,10 +54,9 @@ def apply_volume(decision: dict[str, Any], usage: dict[str, Any], config: Seller
                   critical=decision["critical"], seller_usage=usage)
     violations = list(decision["violations"])
     warnings = list(decision["warnings"])
-    retryable_only = _run(_VOLUME_RULES, ctx, violations, warnings)
+    retryable_only = _run(_VOLUME_RULES, ctx, violations, warnings)   # approved: no violations before
     if not violations and len(warnings) == len(decision["warnings"]):
         return decision
-    retryable_only = retryable_only and (not decision["violations"] or decision["retryable"])
     return _route(request, decision["critical"], violations, warnings, retryable_only, config,
                   decision["decided_at"])
 

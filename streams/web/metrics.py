@@ -88,12 +88,9 @@ def update_table_sizes(tables: dict) -> None:
             store = table.data
             if type(store).__module__.endswith("memory"):
                 TABLE_KEYS.labels(table=name).set(len(store))
-            else:   # RocksDB: counting keys means a scan; use the engine's estimate where it has one
-                db = getattr(store, "_db_for_partition", None)
-                estimate = 0
-                for partition_db in getattr(store, "_dbs", {}).values():
-                    estimate += int(partition_db.property_int_value("rocksdb.estimate-num-keys") or 0)
-                if db is not None or estimate:
-                    TABLE_KEYS.labels(table=name).set(estimate)
+            else:   # RocksDB: counting keys means a scan; sum the engine's estimate per partition database
+                TABLE_KEYS.labels(table=name).set(sum(
+                    int(db.property_int_value("rocksdb.estimate-num-keys") or 0)
+                    for db in getattr(store, "_dbs", {}).values()))
         except Exception:
             pass

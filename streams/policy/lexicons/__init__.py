@@ -35,7 +35,7 @@ _EXTRA: dict[str, tuple[re.Pattern, ...]] = {}
 
 def register_prefiltered(name: str, *patterns: re.Pattern) -> None:
     """Let a rule module gate its own expensive regexes with the same single scan."""
-    if "prefilter" in globals() and prefilter.cache_info().currsize:
+    if prefilter.cache_info().currsize:
         raise RuntimeError(f"{name!r} registered after the prefilter was built")
     _EXTRA[name] = patterns
 
@@ -52,7 +52,8 @@ def prefilter():
 
 def may_match(name: str, text: str) -> bool:
     """False only when no pattern of `name` can match `text` (one Hyperscan pass per text)."""
-    return name in prefilter().candidates(text) or name not in prefilter().names
+    built = prefilter()
+    return name in built.candidates(text) or name not in built.names
 
 
 def search(category: str, text: str) -> re.Match | None:

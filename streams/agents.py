@@ -138,7 +138,7 @@ def register_agents(app: faust.App, config: Config) -> None:
     async def handle_order_event(message) -> None:
         event = decode_order_event(message.value)
         try:
-            outcome = on_order_event(orders, event, partition=message.partition)
+            outcome = on_order_event(orders, event, partition=message.partition, offset=message.offset)
         except ForeignEvent as exc:
             raise InvalidRecord(str(exc), kind="foreign") from None
         for buyer_message in outcome.buyer_messages:

@@ -45,8 +45,13 @@ class EventOutcome:
     seller_messages: list[dict] = field(default_factory=list)  # to the seller stage, keyed by seller_id
 
 
-def on_order_event(orders: MutableMapping[str, Any], event: dict, partition: int = 0) -> EventOutcome:
-    """Fold an order event into its order's record (raises state.ForeignEvent on a seller mismatch)."""
+def on_order_event(orders: MutableMapping[str, Any], event: dict, partition: int = 0,
+                   offset: int | None = None) -> EventOutcome:
+    """Fold an order event into its order's record (raises state.ForeignEvent on a seller mismatch).
+
+    `partition`/`offset` locate the event in orders.events: the seller stage uses them to count
+    an order once even when the event, or the hop carrying it, is delivered again after a crash.
+    """
     order_id = event["order_id"]
     previous = orders.get(order_id)
     first_seen = previous is None or previous["state"]["buyer_id"] is None
@@ -67,7 +72,8 @@ def on_order_event(orders: MutableMapping[str, Any], event: dict, partition: int
     if event["event_type"] == "order_placed" and not placed_before:
         outcome.seller_messages.append({"type": "order_placed", "seller_id": event["seller_id"],
                                         "marketplace_id": event["marketplace_id"], "order_id": order_id,
-                                        "occurred_at": event["occurred_at"]})
+                                        "occurred_at": event["occurred_at"],
+                                        "source": [partition, offset] if offset is not None else None})
     return outcome
 
 
@@ -159,8 +165,13 @@ def _undo_approval(orders: MutableMapping[str, Any], order_id: str, message_id: 
 
 
 # --- seller-keyed stage (VOL001) -----------------------------------------------------------
-# Table keys: "d|<seller>|<marketplace>|<day>" -> {"orders": n, "sent": n} per marketplace day,
-# and "m|<seller>|<message_id>" -> day, for proactive messages approved (counted once).
+# Table keys: "d|<seller>|<marketplace>|<day>" -> {"orders": n, "sent": n, "seen": {partition: offset}}
+# per marketplace day, and "m|<seller>|<message_id>" -> day, for proactive messages approved
+# (counted once). "seen" is, per orders.events partition, the highest offset of an order_placed
+# already counted in that day: a redelivered event (or hop) carries the same offset and is not
+# counted again. It lives in the same value as the count, so both reach the changelog together.
+# Offsets of one partition reach one day key in order: the order stage reads the partition in
+# order and its hops to one seller go to one seller-stage partition.
 
 def counts_toward_cap(decision: dict, config: Config) -> bool:
     """Approved proactive messages go through the seller stage; replies, blocks and sellers
@@ -210,6 +221,13 @@ def on_seller_message(sellers: MutableMapping[str, Any], message: dict, config: 
         day = marketplace_day(message["marketplace_id"], parse_ts(message["occurred_at"]))
         key = _day_key(message["seller_id"], message["marketplace_id"], day)
         counts = sellers.get(key) or {"orders": 0, "sent": 0}
+        source = message.get("source")
+        if source is not None:
+            partition, offset = str(source[0]), source[1]
+            seen = counts.setdefault("seen", {})
+            if offset <= seen.get(partition, -1):
+                return SellerOutcome()   # counted before the crash or rebalance that redelivered it
+            seen[partition] = offset
         counts["orders"] += 1
         sellers[key] = counts
         return SellerOutcome()

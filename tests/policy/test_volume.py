@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from streams.cli.offline import Replayer
 from streams.config import Config, SellerConfig
-from streams.gateway import on_seller_message, seller_usage
+from streams.gateway import on_order_event, on_seller_message, seller_usage
 from streams.policy.rules.volume import daily_cap, marketplace_day, window_days
 from tests.helpers import codes, order, request
 
@@ -164,3 +164,32 @@ def test_order_placed_counts_once_per_order():
     moment = datetime(2026, 11, 10, 18, tzinfo=timezone.utc)
     assert seller_usage(replayer.sellers, "S", US, moment)["orders_in_window"] == 1
     assert seller_usage(sellers, "S", US, moment)["orders_in_window"] == 1
+
+
+def test_an_order_placed_redelivered_after_a_crash_is_counted_once():
+    """The order stage re-reads orders.events from its last commit after a crash: its hops carry
+    the event's partition and offset, so the seller stage counts each event once."""
+    sellers: dict = {}
+    config = Config()
+    moment = datetime(2026, 11, 10, 18, tzinfo=timezone.utc)
+
+    def hop(order_id: str, partition: int, offset: int) -> dict:
+        return {"type": "order_placed", "seller_id": "S", "marketplace_id": US, "order_id": order_id,
+                "occurred_at": "2026-11-09T20:00:00Z", "source": [partition, offset]}
+    for n in range(5):
+        on_seller_message(sellers, hop(f"a{n}", 0, 10 + n), config)
+    on_seller_message(sellers, hop("b0", 3, 2), config)            # another partition: its own offsets
+    assert seller_usage(sellers, "S", US, moment)["orders_in_window"] == 6
+    for n in range(5):                                             # redelivered: same offsets
+        on_seller_message(sellers, hop(f"a{n}", 0, 10 + n), config)
+    on_seller_message(sellers, hop("b0", 3, 2), config)
+    assert seller_usage(sellers, "S", US, moment)["orders_in_window"] == 6
+    on_seller_message(sellers, hop("a5", 0, 15), config)           # the next new event is counted
+    on_seller_message(sellers, hop("b1", 3, 3), config)
+    assert seller_usage(sellers, "S", US, moment)["orders_in_window"] == 8
+
+
+def test_an_order_stage_hop_carries_its_events_partition_and_offset():
+    orders: dict = {}
+    outcome = on_order_event(orders, _placed(0, "S", date(2026, 11, 9)), partition=4, offset=1234)
+    assert [m["source"] for m in outcome.seller_messages] == [[4, 1234]]

@@ -97,3 +97,37 @@ def test_stats_shows_each_sellers_usage_against_its_cap(gateway, broker):
                            "--at", "2026-11-10T18:00:00Z", "--seller", "SELLERV"],
                           capture_output=True, text=True, timeout=120)
     assert "SELLERV" in text.stdout and "1100/1100 (100%)" in text.stdout, text.stdout
+
+
+def _stats(broker, at: str) -> dict:
+    import json
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-m", "streams.cli", "stats", "--bootstrap-servers", broker.bootstrap,
+                             "--at", at, "--json"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return {(u["seller_id"], u["marketplace_id"]): u for u in json.loads(result.stdout)["daily_cap"]}
+
+
+def test_orders_are_counted_once_through_a_sigkill(gateway, worker, broker):
+    """A worker killed before it commits re-reads orders.events and msggate.seller-stage from its
+    last commit: the redelivered order_placed events must not raise the seller's cap."""
+    at = "2026-11-20T18:00:00Z"
+    orders = [(f"{950 + back}-{n:07d}-5550003", date(2026, 11, 20) - timedelta(days=back), n)
+              for back in range(1, 8) for n in range(40)]          # 40 a day -> cap 5 x 40 + 600 = 800
+    gateway.send([("orders.events", placed("SELLERK", oid, day, n), None) for oid, day, n in orders])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:   # counted (and in the changelog), offsets maybe not yet committed
+        usage = _stats(broker, at).get(("SELLERK", US))
+        if usage and usage["orders_in_window"] == len(orders):
+            break
+    worker.kill()
+    worker.start()
+    # A message of the seller after the restart: its hop queues behind any redelivered ones.
+    gateway.send([("messages.requests", message("SELLERK", "vol-k-1", orders[0][0], at), None)])
+    found = decisions_for(gateway.collect(lambda f: "vol-k-1" in decisions_for(f, {"vol-k-1"}), timeout=90),
+                          {"vol-k-1"})
+    assert found["vol-k-1"][0]["route"] == "approved"
+    usage = _stats(broker, at)[("SELLERK", US)]
+    assert usage["orders_in_window"] == len(orders) and usage["cap"] == 800, usage
+    assert usage["sent_today"] == 1

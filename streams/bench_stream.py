@@ -153,7 +153,7 @@ class Phase:
     def summary(self) -> dict:
         latencies = sorted(self.decided_at[k] - self.produced_at[k] for k in self.decided_at if k in self.produced_at)
         if not latencies:
-            return {"decided": 0}
+            return {"requests": len(self.produced_at), "decided": 0}
         first, last = min(self.produced_at.values()), max(self.decided_at.values())
 
         def pct(q: float) -> float:
@@ -187,8 +187,11 @@ async def _produce_and_collect(bootstrap: str, in_topic: str, out_topics: list[s
     await producer.start()
     wanted = {record_id for _, _, record_id in records}
 
+    producing = True
+
     async def consume():
         deadline = time.monotonic() + timeout
+        next_report = time.monotonic() + 5
         while wanted.difference(phase.decided_at) and time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=200, max_records=10_000)
             now = time.monotonic()
@@ -197,6 +200,12 @@ async def _produce_and_collect(bootstrap: str, in_topic: str, out_topics: list[s
                     record_id = _record_id(message.value)
                     if record_id in wanted and record_id not in phase.decided_at:
                         phase.decided_at[record_id] = now
+            if not producing and now >= next_report:   # the producer reports while it runs
+                say(f"    decided {len(phase.decided_at)}/{len(wanted)}")
+                next_report = now + 5
+        missing = len(wanted) - len(set(phase.decided_at) & wanted)
+        if missing:
+            say(f"    gave up after {timeout:.0f} s: {missing} of {len(wanted)} still without an output")
 
     consuming = asyncio.create_task(consume())
     started = time.monotonic()
@@ -211,6 +220,7 @@ async def _produce_and_collect(bootstrap: str, in_topic: str, out_topics: list[s
         if (i + 1) % progress_every == 0:
             say(f"    produced {i + 1}/{len(records)}, decided {len(phase.decided_at)}")
     await producer.flush()
+    producing = False
     await consuming
     await producer.stop()
     await consumer.stop()
@@ -467,8 +477,13 @@ def cmd_bench_stream(args) -> int:
     if args.json_out:
         Path(args.json_out).write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
     if args.name == "baseline":
-        print(_line("baseline", results["baseline"], ["msgs_per_s", "p50_ms", "p99_ms", "max_ms", "worker_cpu_s",
-                                                      "worker_rss_mb", "partitions"]))
+        baseline = results["baseline"]
+        print(_line("baseline", baseline, ["msgs_per_s", "p50_ms", "p99_ms", "max_ms", "worker_cpu_s",
+                                           "worker_rss_mb", "partitions"]))
+        if baseline.get("decided") != baseline.get("requests"):
+            print(f"msggate bench baseline: only {baseline.get('decided')} of {baseline.get('requests')} records "
+                  f"came out of the pipeline", file=sys.stderr)
+            return 1
     elif args.name == "e2e":
         e2e = results["e2e"]
         if e2e.get("decided") != e2e.get("requests"):

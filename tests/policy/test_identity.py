@@ -80,3 +80,20 @@ def test_tpl001_fires_without_adjustment_or_reason(body):
 ])
 def test_tpl001_silent_on_complete_or_other_issues(body):
     assert "TPL001" not in codes(issue(body), order())
+
+
+def test_lng001_strips_urls_numbers_and_emails_as_the_single_alternation_did():
+    """The per-message choice of alternation (URL / e-mail parts only when the text can hold one)
+    must strip exactly what the full alternation strips."""
+    import re
+
+    from streams.policy.rules import identity
+
+    full = re.compile("|".join((identity._STRIP_URL, identity._STRIP_NUMBER, identity._STRIP_EMAIL)))
+    texts = ["Order 123-1234567-1234567 ships on 24.11.2026 at 10:30.",
+             "See https://www.amazon.de/gp/css and www.dhl.de/track?id=42 for details.",
+             "Write to a.b@example.com or c@d, call 030 1234567.",
+             "HTTPS://EXAMPLE.COM WWW.EXAMPLE.COM x@y 1.5 v2",
+             "no digits, no links, no addresses here", "", "@@@ :// www."]
+    for text in texts:
+        assert identity._strip_for_language(text) == full.sub(" ", text), text

@@ -346,6 +346,7 @@ def _wait_idle(workers: list[Worker], timeout: float) -> None:
     say("  waiting until the buyer and seller stages have caught up ...")
     deadline = time.monotonic() + timeout
     idle_since = None
+    next_report = time.monotonic() + 10
     while time.monotonic() < deadline:
         lag = 0.0
         for worker in workers:
@@ -358,8 +359,11 @@ def _wait_idle(workers: list[Worker], timeout: float) -> None:
                 return
         else:
             idle_since = None
+        if time.monotonic() >= next_report:   # a large seed takes minutes: say how far it is
+            say(f"    consumer lag {lag:,.0f} records")
+            next_report = time.monotonic() + 10
         time.sleep(1)
-    raise RuntimeError("the workers did not catch up with the seed in time")
+    raise RuntimeError(f"the workers did not catch up with the seed within {timeout:.0f} s (lag {lag:,.0f})")
 
 
 async def _wait_for_orders(bootstrap: str, events: list[dict], rng: random.Random, timeout: float) -> None:

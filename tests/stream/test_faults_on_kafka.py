@@ -186,3 +186,46 @@ def test_a_flood_of_unknown_orders_is_bounded_and_every_message_decided(gateway,
     assert all(r["route"] == "blocked" and r["retryable"] and r["violations"][0]["code"] == "ORD001"
                for r in final.values())
     assert worker.proc.poll() is None
+
+
+def test_a_graceful_restart_republishes_at_most_the_same_decisions(gateway, worker):
+    """SIGTERM is the deploy path: the worker commits what it processed before it exits, so a
+    rolling restart should publish nothing again; if Faust's commit on stop falls short, what is
+    replayed must be the same decision (same route, same codes), never a different one."""
+    first = 20_000   # order numbers of their own: oid() keeps them apart from the tests above
+    numbers = range(first, first + 200)
+    gateway.send([("orders.events", e, None) for i in numbers for e in events_for(i)])
+    time.sleep(2)
+    stream = [request(message_id=f"g-{i}-{n}", contact_reason="review_request" if n == 0 else "other_purchase_related",
+                      seller_id=seller(i), marketplace_id="ATVPDKIKX0DER", order_id=oid(i),
+                      requested_at="2026-11-12T10:00:00Z", subject=f"Order {oid(i)}",
+                      body=f"Hello, how is the drill of order {oid(i)}? A product review on Amazon would help others."
+                      if n == 0 else f"Hello, the manual for order {oid(i)} is attached.")
+              for n in range(5) for i in numbers]
+    ids = {r["message_id"] for r in stream}
+    gateway.send([("messages.requests", r, None) for r in stream])
+    gateway.collect(lambda f: ids <= {r.get("message_id") for _, r in f}, timeout=120)
+    assert worker.stop() == 0, worker.tail()
+    worker.start()
+    # Markers after the restart, one per order: their decisions come after anything replayed.
+    markers = [request(message_id=f"g-{i}-marker", contact_reason="other_purchase_related", seller_id=seller(i),
+                       marketplace_id="ATVPDKIKX0DER", order_id=oid(i), requested_at="2026-11-12T10:00:00Z",
+                       subject=f"Order {oid(i)}", body=f"Hello, order {oid(i)} left our warehouse today.")
+               for i in numbers]
+    marker_ids = {r["message_id"] for r in markers}
+    gateway.send([("messages.requests", r, None) for r in markers])
+    found = gateway.collect(lambda f: marker_ids <= {r.get("message_id") for _, r in f}, timeout=120)
+    outcomes = defaultdict(list)
+    for topic, record in found:
+        if record.get("message_id") in ids | marker_ids:
+            outcomes[record["message_id"]].append((topic, sorted(v["code"] for v in record["violations"])))
+    assert set(outcomes) == ids | marker_ids, "a request or marker without a decision"
+    again = [m for m in ids if len(outcomes[m]) > 1]
+    differing = [m for m in again if len(set(map(str, outcomes[m]))) > 1]
+    report = f"graceful restart: {len(again)} of {len(ids)} decisions published again, {len(differing)} differing"
+    print(report)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "graceful-restart-report.txt").write_text(report + "\n")
+    assert not differing, differing[:5]
+    approved_reviews = [m for m in ids if m.endswith("-0") and outcomes[m][0][0] == "messages.approved"]
+    assert len(approved_reviews) == len(numbers) - len(numbers) // 10   # opted-out orders: none

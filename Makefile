@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 $(BIN)/msggate: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,rocksdb]'
 	touch $@
 
 install: $(BIN)/msggate

@@ -14,6 +14,7 @@ import faust
 import orjson
 import structlog
 
+from . import store
 from .config import Config
 from .gateway import (BUYER_EVENTS_TOPIC, DEAD_LETTER_TOPIC, INPUT_TOPICS, ORDER_UPDATES_TOPIC,
                       PENDING_EXPIRY_TOPIC, ROUTE_TOPICS, SELLER_STAGE_TOPIC, counts_toward_cap, decide,
@@ -50,9 +51,10 @@ def register_agents(app: faust.App, config: Config) -> None:
     expiry = app.topic(PENDING_EXPIRY_TOPIC, **raw)
 
     # RocksDB opens one database per table and partition; Faust's defaults give each a 2 GiB block
-    # cache and 3 x 64 MiB memtables, so memory grew with partitions x tables. Bounded here.
-    store_options = {"block_cache_size": 32 * 1024**2, "block_cache_compressed_size": 8 * 1024**2,
-                     "write_buffer_size": 8 * 1024**2, "max_write_buffer_number": 2}
+    # cache and 3 x 64 MiB memtables, so memory grew with partitions x tables. All databases share
+    # one budget instead (streams/store.py); these are the per-database memtable sizes within it.
+    store.configure(config.gateway.rocksdb_memory_mb)
+    store_options = {"write_buffer_size": 8 * 1024**2, "max_write_buffer_number": 2}
     orders = app.Table("orders", default=None, key_type=str, options=store_options)
     pending = app.Table("pending", default=None, key_type=str, options=store_options)
     buyers = app.Table("buyers", default=None, key_type=str, options=store_options)

@@ -7,6 +7,8 @@ import faust
 import orjson
 from faust.serializers import codecs
 
+from . import store as budgeted_store
+
 
 class OrjsonCodec(codecs.Codec):
     """Table values on the changelog as orjson: measured several times faster than Faust's
@@ -24,6 +26,7 @@ codecs.register("orjson", OrjsonCodec())
 
 def make_app(bootstrap: str, *, partitions: int, store: str = "memory://", web_port: int = 6066,
              data_dir: str | None = None, processing_guarantee: str = "at_least_once") -> faust.App:
+    budgeted_store.install()   # rocksdb:// -> one memory budget for all tables and partitions
     return faust.App(
         "msggate",
         broker=[f"kafka://{server}" for server in bootstrap.split(",")],

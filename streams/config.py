@@ -103,10 +103,13 @@ class GatewaySettings:
     # so a body that would take libxml2 seconds (its attribute check is quadratic) is never parsed.
     max_html_tags: int = 50_000
     max_html_attributes: int = 20_000
+    # RocksDB store only: block cache + memtables of all the worker's tables and partitions together.
+    rocksdb_memory_mb: int = 128
 
 
 _GATEWAY_INT_KEYS = {"max_pending_per_partition", "max_record_bytes", "max_subject_chars", "max_body_chars",
-                     "max_attachments", "max_attachment_bytes", "max_html_tags", "max_html_attributes"}
+                     "max_attachments", "max_attachment_bytes", "max_html_tags", "max_html_attributes",
+                     "rocksdb_memory_mb"}
 
 _SELLER_KEYS = {
     "max_width_px", "review_window_days", "completion_window_days", "allowed_link_hosts",

@@ -33,8 +33,8 @@ def broker(tmp_path_factory):
 class WorkerProcess:
     """One `msggate worker` subprocess; restartable on the same data dir and web port."""
 
-    def __init__(self, bootstrap: str, folder: Path):
-        self.bootstrap, self.folder = bootstrap, folder
+    def __init__(self, bootstrap: str, folder: Path, store: str | None = None):
+        self.bootstrap, self.folder, self.store = bootstrap, folder, store
         self.config = folder / "msggate.toml"
         # MSGGATE_TEST_GUARANTEE=exactly_once runs the whole stream suite with Kafka transactions.
         guarantee = os.environ.get("MSGGATE_TEST_GUARANTEE", "at_least_once")
@@ -49,7 +49,8 @@ class WorkerProcess:
         log = open(self.log, "ab")
         env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}
         self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker", "--config", str(self.config),
-                                      "--web-port", str(self.web_port), "--data-dir", str(self.folder / "data")],
+                                      "--web-port", str(self.web_port), "--data-dir", str(self.folder / "data")]
+                                     + (["--store", self.store] if self.store else []),
                                      cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:

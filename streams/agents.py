@@ -171,13 +171,18 @@ def register_agents(app: faust.App, config: Config) -> None:
                 log.exception("record_failed", topic=message.topic, offset=message.offset)
                 await to_dead_letter(message, f"internal error: {type(exc).__name__}: {exc}", "internal")
 
+    async def send_order_update(update: dict) -> None:
+        """Back to the order's own partition, named explicitly (not the producer's key hash), so
+        it does not depend on the platform's partitioner."""
+        await order_updates.send(key=update["order_id"].encode(), value=orjson.dumps(update),
+                                 partition=update["partition"])
+
     @app.agent(buyer_topic, concurrency=1)
     async def buyer_stage(stream):
         async for event in stream.events():
             try:
                 for update in on_buyer_message(buyers, orjson.loads(event.message.value)):
-                    await order_updates.send(key=update["order_id"].encode(), value=orjson.dumps(update),
-                                             partition=update["partition"])
+                    await send_order_update(update)
             except Exception:
                 log.exception("buyer_stage_failed", offset=event.message.offset)
 
@@ -190,9 +195,7 @@ def register_agents(app: faust.App, config: Config) -> None:
                 if outcome.usage is not None:
                     metrics.observe_usage(outcome.usage)
                 if outcome.order_update is not None:
-                    update = outcome.order_update
-                    await order_updates.send(key=update["order_id"].encode(), value=orjson.dumps(update),
-                                             partition=update["partition"])
+                    await send_order_update(outcome.order_update)
                 if outcome.decision is not None:
                     await route(outcome.decision, started)
             except Exception as exc:  # never lose the decision: it goes to the dead-letter topic

@@ -233,7 +233,7 @@ def cmd_stats(args) -> int:
     from collections import Counter
     from datetime import datetime, timezone
 
-    from ..gateway import ROUTE_TOPICS, seller_usage
+    from ..gateway import DEAD_LETTER_TOPIC, ROUTE_TOPICS, seller_usage
     from ..timeutil import parse_ts, utcnow
     from .common import load_config
 
@@ -250,10 +250,10 @@ def cmd_stats(args) -> int:
 
     async def collect() -> None:
         nonlocal dead_letters
-        async for topic, record in _snapshot(args.bootstrap_servers, [*ROUTE_TOPICS.values(), "messages.dead-letter"]):
+        async for topic, record in _snapshot(args.bootstrap_servers, [*ROUTE_TOPICS.values(), DEAD_LETTER_TOPIC]):
             try:
                 value = orjson.loads(record.value)
-                if topic == "messages.dead-letter":
+                if topic == DEAD_LETTER_TOPIC:
                     at = parse_ts(value.get("received_at"))
                     dead_letters += since <= at <= until
                     continue
@@ -279,14 +279,13 @@ def cmd_stats(args) -> int:
             if isinstance(key, str) and key.startswith("d|"):
                 sellers[key] = orjson.loads(record.value) if record.value else None
         config = load_config(getattr(args, "config", None))
-        now = usage_at
         for key in sellers:
             _, seller_id, marketplace_id, _day = key.split("|", 3)
             if args.seller and seller_id != args.seller:
                 continue
             if (seller_id, marketplace_id) not in usage_rows:
                 usage_rows[(seller_id, marketplace_id)] = seller_usage(
-                    sellers, seller_id, marketplace_id, now, config.for_seller(seller_id).daily_cap_margin)
+                    sellers, seller_id, marketplace_id, usage_at, config.for_seller(seller_id).daily_cap_margin)
 
     asyncio.run(collect())
     usage = sorted(usage_rows.values(), key=lambda u: -u["sent_today"] / max(u["cap"], 1))
@@ -370,7 +369,7 @@ def cmd_replay_dead_letter(args) -> int:
 
     from aiokafka import AIOKafkaProducer
 
-    from ..gateway import DEAD_LETTER_TOPIC
+    from ..gateway import DEAD_LETTER_TOPIC, INPUT_TOPICS
     from ..timeutil import parse_ts
     from .common import json_lines, open_input, replay_line_topic
 
@@ -411,7 +410,7 @@ def cmd_replay_dead_letter(args) -> int:
                         else base64.b64decode(value["raw"])
                 except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                     continue
-                if value.get("topic") in ("orders.events", "messages.requests"):
+                if value.get("topic") in INPUT_TOPICS:
                     plan.append((value["topic"], (value.get("key") or "").encode() or None, raw))
         asyncio.run(collect())
     for topic, key, raw in plan:

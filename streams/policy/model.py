@@ -11,7 +11,9 @@ from ..config import SellerConfig
 from .analysis import Analysis, analyse
 
 IMPORTANT_TAG_RE = re.compile(r"\[important\]", re.IGNORECASE)
-ORDER_ID_RE = re.compile(r"(?<!\d)(\d{3})\s?[-‐‑‒–—―−]\s?(\d{7})\s?[-‐‑‒–—―−]\s?(\d{7})(?!\d)")
+# "(\d{3})(?<!\d{4})" is "(?<!\d)(\d{3})" (no digit before the three): a pattern that starts with a
+# digit class lets `re` skip to candidate positions, one that starts with a lookbehind does not (-40%).
+ORDER_ID_RE = re.compile(r"(\d{3})(?<!\d{4})\s?[-‐‑‒–—―−]\s?(\d{7})\s?[-‐‑‒–—―−]\s?(\d{7})(?!\d)")
 
 
 @dataclass(frozen=True, slots=True)

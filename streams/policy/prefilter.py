@@ -80,9 +80,10 @@ def widen(pattern: str) -> str:
 
 
 class Prefilter:
-    """Named groups of Python patterns; `candidates(text)` -> names whose patterns may match."""
+    """Named groups of Python patterns (or hand-written Hyperscan supersets of them, as str);
+    `candidates(text)` -> names whose patterns may match."""
 
-    def __init__(self, named: dict[str, list[re.Pattern]], cache_dir: Path | None = None):
+    def __init__(self, named: dict[str, list[re.Pattern | str]], cache_dir: Path | None = None):
         self.names = tuple(named)
         self._all = frozenset(self.names)
         self._db = None
@@ -94,8 +95,12 @@ class Prefilter:
             | hyperscan.HS_FLAG_ALLOWEMPTY
         for index, name in enumerate(self.names):
             for compiled in named[name]:
-                expressions.append(widen(compiled.pattern).encode())
                 ids.append(index)
+                if isinstance(compiled, str):   # already a Hyperscan superset, written by hand
+                    expressions.append(compiled.encode())
+                    flags.append(base)
+                    continue
+                expressions.append(widen(compiled.pattern).encode())
                 flags.append(base | (hyperscan.HS_FLAG_CASELESS if compiled.flags & re.IGNORECASE else 0)
                              | (hyperscan.HS_FLAG_DOTALL if compiled.flags & re.DOTALL else 0))
         self._db = self._load_or_compile(expressions, ids, flags, cache_dir)

@@ -60,3 +60,33 @@ def test_prefilter_is_selective():
     texts = _texts()
     average = sum(len(prefilter.candidates(t)) for t in texts) / len(texts)
     assert average < len(prefilter.names) / 2
+
+
+@pytest.mark.skipif(hyperscan is None, reason="no hyperscan wheel on this platform: nothing is prefiltered")
+def test_hand_written_supersets_hold_on_random_text():
+    """A hand-written superset (lexicons.register_prefiltered(superset=...)) replaces widening, so
+    it gets its own check: random short texts of word characters, spaces, ASCII and non-ASCII
+    punctuation and letters; wherever the Python pattern matches, the name must be a candidate."""
+    import random
+
+    prefilter = lexicons.prefilter()
+    rng = random.Random(11)
+    alphabet = ["a", "b", "é", "ß", "1", "_", " ", " ", " ", ".", "(", "«", "。", "語", "\n", "-"]
+    checked = 0
+    for name, expression in lexicons._SUPERSETS.items():
+        assert expression and name in prefilter.names
+        for _ in range(20_000):
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
+            prefilter._memo.clear()
+            if any(p.search(text) for p in lexicons._EXTRA[name]):
+                checked += 1
+                assert name in prefilter.candidates(text), (name, text)
+    assert checked > 1000
+
+
+def test_spaced_characters_gate_is_selective():
+    prefilter = lexicons.prefilter()
+    if prefilter._db is None:
+        pytest.skip("no hyperscan wheel on this platform")
+    assert prefilter.may_match("spaced_chars", "write to j o h n (at) shop dot com")
+    assert not prefilter.may_match("spaced_chars", "hello, this is about your order 123-1234567-1234567.")

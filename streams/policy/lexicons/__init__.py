@@ -29,15 +29,24 @@ def pattern(category: str) -> re.Pattern:
     return re.compile("|".join(f"(?:{p})" for p in parts))
 
 
-# Patterns of rule modules that also go through the prefilter (name -> compiled patterns).
+# Patterns of rule modules that also go through the prefilter (name -> compiled patterns), and
+# hand-written Hyperscan expressions used instead of widening them (name -> expression).
 _EXTRA: dict[str, tuple[re.Pattern, ...]] = {}
+_SUPERSETS: dict[str, str] = {}
 
 
-def register_prefiltered(name: str, *patterns: re.Pattern) -> None:
-    """Let a rule module gate its own expensive regexes with the same single scan."""
+def register_prefiltered(name: str, *patterns: re.Pattern, superset: str | None = None) -> None:
+    """Let a rule module gate its own expensive regexes with the same single scan.
+
+    `superset`: a Hyperscan expression to scan for instead of the widened patterns, for a pattern
+    whose widened form would match nearly everything (word boundaries are what make it rare). It
+    must match wherever the patterns do; tests/policy/test_prefilter.py checks that property.
+    """
     if prefilter.cache_info().currsize:
         raise RuntimeError(f"{name!r} registered after the prefilter was built")
     _EXTRA[name] = patterns
+    if superset is not None:
+        _SUPERSETS[name] = superset
 
 
 @cache
@@ -47,6 +56,7 @@ def prefilter():
     named = {category: [re.compile(p) for lang in LANGUAGES for p in _data()[lang].get(category, {}).get("patterns", [])]
              for category in sorted({c for lang in LANGUAGES for c in _data()[lang]})}
     named.update(_EXTRA)
+    named.update({name: [expression] for name, expression in _SUPERSETS.items()})
     return build(named)
 
 

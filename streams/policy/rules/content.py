@@ -65,6 +65,11 @@ _DOT = r"(?:\.|\s*[\(\[\{]\s*dot\s*[\)\]\}]\s*|\s+dot\s+|\s+punkt\s+|\s+point\s+
 EMAIL_RE = re.compile(rf"(?<![a-z0-9._%+-])[a-z0-9][a-z0-9._%+-]*{_AT}[a-z0-9-]+(?:{_DOT}[a-z0-9-]+)*{_DOT}"
                       r"(?:com|net|org|de|fr|es|it|jp|co|uk|info|biz|eu|io|me|shop|mx|ca|nl|pl|se|at|ch)\b")
 _SPACED_CHARS_RE = re.compile(r"\b(\w) (?=\w\b)")
+# Widened, that pattern would be "\w \w" (nearly every text). Kept rare: a one-character word after
+# anything Python might count as a non-word character (every non-ASCII one) and before one.
+_ASCII_WORD, _ANY_WORD = "0-9A-Za-z_", r"0-9A-Za-z_\x{80}-\x{10FFFF}"
+lexicons.register_prefiltered("spaced_chars", _SPACED_CHARS_RE,
+                              superset=rf"(?:^|[^{_ASCII_WORD}])[{_ANY_WORD}] [{_ANY_WORD}](?:[^{_ASCII_WORD}]|$)")
 # Phone numbers: an international prefix, a parenthesised area code, or a phone keyword before the
 # digits. Bare digit runs (tracking numbers, invoice numbers) and dates are not phones.
 PHONE_RE = re.compile(r"(?:(?<![\w+/.-])(?:\+|00)[1-9]\d{0,2}[\s./-]*(?:\(\d{1,4}\)[\s./-]*)?\d(?:[\s./-]*\d){5,13}(?!\d)"
@@ -92,7 +97,8 @@ def contact_details(ctx: Context) -> Iterator[Finding]:
     for mailto in (link for link in ctx.analysis.links if link.scheme == "mailto"):
         yield Finding(mailto.href[:200], "E-mail addresses are not allowed; buyers answer through Amazon.")
         return
-    for variant in (text, _SPACED_CHARS_RE.sub(r"\1", text)):
+    spaced = lexicons.may_match("spaced_chars", text)   # "j o h n": also try with those spaces removed
+    for variant in (text, _SPACED_CHARS_RE.sub(r"\1", text)) if spaced else (text,):
         match = EMAIL_RE.search(variant) if lexicons.may_match("email", variant) else None
         if match:
             yield Finding(match.group(0), "E-mail addresses are not allowed; buyers answer through Amazon.")

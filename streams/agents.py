@@ -6,6 +6,7 @@ A second agent is the buyer-keyed stage that carries a buyer's opt-out to all it
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from collections import Counter
@@ -18,10 +19,11 @@ from . import store
 from .config import Config
 from .gateway import (BUYER_EVENTS_TOPIC, DEAD_LETTER_TOPIC, INPUT_TOPICS, ORDER_UPDATES_TOPIC,
                       PENDING_EXPIRY_TOPIC, ROUTE_TOPICS, SELLER_STAGE_TOPIC, counts_toward_cap, decide,
-                      on_buyer_message, on_order_event, on_order_update, on_seller_message)
+                      expire_order, expired_orders, expired_seller_keys, on_buyer_message, on_order_event,
+                      on_order_update, on_seller_message, order_cutoff, seller_sweep_messages)
 from .records import InvalidRecord, decode_message_request, decode_order_event
 from .state import ForeignEvent, is_known
-from .timeutil import format_ts, utcnow
+from .timeutil import format_ts, parse_ts, utcnow
 from .web import metrics
 
 log = structlog.get_logger("msggate")
@@ -104,7 +106,8 @@ def register_agents(app: faust.App, config: Config) -> None:
         if message.key is not None and message.key.decode("utf-8", "replace") != request["order_id"]:
             raise InvalidRecord(f"record key {message.key!r} is not the order_id {request['order_id']!r}",
                                 kind="key")
-        decision = decide(orders, request, config, decided_at=format_ts(utcnow()), wait_if_unknown=grace > 0)
+        decision = decide(orders, request, config, decided_at=format_ts(utcnow()), wait_if_unknown=grace > 0,
+                          partition=message.partition)
         if decision is not None:
             await finish(decision, started, message.partition)
             return
@@ -113,8 +116,8 @@ def register_agents(app: faust.App, config: Config) -> None:
                 parked_per_partition[message.partition] >= config.gateway.max_pending_per_partition:
             # A flood of unknown-order messages must not exhaust the worker: past the bound they
             # are decided now (ORD001, retryable) instead of waiting for the grace period.
-            await finish(decide(orders, request, config, decided_at=format_ts(utcnow())), started,
-                         message.partition)
+            await finish(decide(orders, request, config, decided_at=format_ts(utcnow()), partition=message.partition),
+                         started, message.partition)
             return
         parked.append({"request": request, "deadline": time.time() + grace, "partition": message.partition})
         pending[request["order_id"]] = parked
@@ -129,7 +132,8 @@ def register_agents(app: faust.App, config: Config) -> None:
             if only_message is not None and entry["request"]["message_id"] != only_message:
                 keep.append(entry)
                 continue
-            decision = decide(orders, entry["request"], config, decided_at=format_ts(utcnow()))
+            decision = decide(orders, entry["request"], config, decided_at=format_ts(utcnow()),
+                              partition=entry["partition"])
             parked_per_partition[entry["partition"]] = max(0, parked_per_partition[entry["partition"]] - 1)
             await finish(decision, time.perf_counter(), entry["partition"])
         if keep:
@@ -164,7 +168,11 @@ def register_agents(app: faust.App, config: Config) -> None:
                     on_order_update(orders, orjson.loads(message.value))
                 elif message.topic == PENDING_EXPIRY_TOPIC:
                     marker = orjson.loads(message.value)
-                    await release_pending(marker["order_id"], marker["message_id"])
+                    if marker.get("type") == "expire_order":   # the sweep (below)
+                        if expire_order(orders, marker["order_id"], marker["cutoff"]):
+                            metrics.STATE_SWEPT.labels(table="orders").inc()
+                    else:
+                        await release_pending(marker["order_id"], marker["message_id"])
             except InvalidRecord as exc:
                 await to_dead_letter(message, exc.reason, exc.kind)
             except Exception as exc:  # one bad record must never stop the worker
@@ -192,6 +200,8 @@ def register_agents(app: faust.App, config: Config) -> None:
             started = time.perf_counter()
             try:
                 outcome = on_seller_message(sellers, orjson.loads(event.message.value), config)
+                if outcome.swept:
+                    metrics.STATE_SWEPT.labels(table="sellers").inc(outcome.swept)
                 if outcome.usage is not None:
                     metrics.observe_usage(outcome.usage)
                 if outcome.order_update is not None:
@@ -218,3 +228,37 @@ def register_agents(app: faust.App, config: Config) -> None:
                                       value=orjson.dumps({"order_id": order_id, "message_id": marker[1]}))
         if len(sent_markers) > 100_000:
             sent_markers.clear()
+
+
+    retention_days = config.gateway.order_retention_days
+
+    @app.timer(interval=config.gateway.sweep_interval_seconds)
+    async def sweep_state():
+        """Find state past its use and ask the agent of its partition to delete it (gateway.py,
+        "retention"). Reads a snapshot of the keys in slices, yielding to the event loop between
+        them, so a table of millions of keys does not stall the agents."""
+        now = utcnow()
+        orders_found = sellers_found = 0
+        if retention_days:
+            cutoff = order_cutoff(now, retention_days)
+            order_ids = list(orders.keys())
+            for start in range(0, len(order_ids), 2_000):
+                chunk = order_ids[start:start + 2_000]
+                for order_id, partition in expired_orders(((k, orders.get(k)) for k in chunk), parse_ts(cutoff)):
+                    orders_found += 1
+                    await expiry.send(key=order_id.encode(), partition=partition,
+                                      value=orjson.dumps({"type": "expire_order", "order_id": order_id,
+                                                          "cutoff": cutoff}))
+                await asyncio.sleep(0)
+        seller_keys = list(sellers.keys())
+        expired: dict[str, list[str]] = {}
+        for start in range(0, len(seller_keys), 5_000):
+            for seller_id, keys in expired_seller_keys(
+                    ((k, sellers.get(k)) for k in seller_keys[start:start + 5_000]), now.date()).items():
+                expired.setdefault(seller_id, []).extend(keys)
+            await asyncio.sleep(0)
+        for message in seller_sweep_messages(expired, now.date()):
+            sellers_found += len(message["keys"])
+            await seller_topic.send(key=message["seller_id"].encode(), value=orjson.dumps(message))
+        if orders_found or sellers_found:
+            log.info("state_sweep", expired_orders=orders_found, expired_seller_keys=sellers_found)

@@ -105,6 +105,11 @@ class GatewaySettings:
     max_html_attributes: int = 20_000
     # RocksDB store only: block cache + memtables of all the worker's tables and partitions together.
     rocksdb_memory_mb: int = 128
+    # Retention: an order with no event and no message for this many days is forgotten (a later
+    # message for it is ORD001, retryable); 0 keeps orders forever. It must outlast every seller's
+    # completion and review windows. Seller day counts and approved-message ids go after 9 days.
+    order_retention_days: int = 120
+    sweep_interval_seconds: float = 3600.0
 
 
 _GATEWAY_INT_KEYS = {"max_pending_per_partition", "max_record_bytes", "max_subject_chars", "max_body_chars",
@@ -219,6 +224,12 @@ class Config:
                 gateway = replace(gateway, grace_period_seconds=float(value))
             elif key == "processing_guarantee" and value in ("at_least_once", "exactly_once"):
                 gateway = replace(gateway, processing_guarantee=value)
+            elif key == "order_retention_days" and isinstance(value, int) and not isinstance(value, bool) \
+                    and value >= 0:
+                gateway = replace(gateway, order_retention_days=value)
+            elif key == "sweep_interval_seconds" and isinstance(value, (int, float)) and not isinstance(value, bool) \
+                    and 0.5 <= value <= 86_400:
+                gateway = replace(gateway, sweep_interval_seconds=float(value))
             elif key in _GATEWAY_INT_KEYS and isinstance(value, int) and not isinstance(value, bool) and value > 0:
                 gateway = replace(gateway, **{key: value})
             else:
@@ -229,6 +240,13 @@ class Config:
             if not isinstance(table, dict):
                 raise ConfigError(f"{source}: sellers.{seller_id}: expected a table")
             overrides[seller_id] = _apply(defaults, table, f"{source}: sellers.{seller_id}", RULE_CODES)
+        if gateway.order_retention_days:
+            # Forgetting an order inside a window would block (ORD001) messages the window allows.
+            for where, seller in (("defaults", defaults), *((f"sellers.{k}", v) for k, v in overrides.items())):
+                longest = max(seller.completion_window_days, seller.review_window_days[1])
+                if gateway.order_retention_days <= longest:
+                    raise ConfigError(f"{source}: gateway.order_retention_days = {gateway.order_retention_days} "
+                                      f"must be longer than the {longest}-day window of {where} (or 0: keep forever)")
         return cls(defaults, overrides, gateway, source)
 
 

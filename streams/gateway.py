@@ -5,16 +5,16 @@ Faust code stays thin: it decodes, hands records to these functions with its tab
 """
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from .config import Config
 from .policy.engine import VOLUME_CODE, apply_volume, evaluate
-from .policy.rules.volume import daily_cap, day_starts_at, marketplace_day, window_days
+from .policy.rules.volume import AVERAGE_WINDOW_DAYS, daily_cap, day_starts_at, marketplace_day, window_days
 from .state import apply_event, apply_optout, is_known, new_order_record, remember_decision
-from .timeutil import parse_ts
+from .timeutil import format_ts, parse_ts
 
 ROUTE_TOPICS = {
     "approved": "messages.approved",
@@ -59,6 +59,7 @@ def on_order_event(orders: MutableMapping[str, Any], event: dict, partition: int
     record, changed = apply_event(previous, event)
     if not changed:
         return EventOutcome(record, False)
+    touch_order(record, event["occurred_at"], partition)
     orders[order_id] = record
     outcome = EventOutcome(record, True)
     buyer_id = event["buyer_id"]
@@ -109,13 +110,15 @@ def on_order_update(orders: MutableMapping[str, Any], update: dict) -> bool:
         return _undo_approval(orders, update["order_id"], update["message_id"])
     record = orders.get(update["order_id"]) or new_order_record(update["order_id"])
     if apply_optout(record, update["opted_out"], update["at"]):
+        touch_order(record, None, update.get("partition"))
         orders[update["order_id"]] = record
         return True
     return False
 
 
 def decide(orders: MutableMapping[str, Any], request: dict, config: Config, *,
-           decided_at: str | None = None, wait_if_unknown: bool = False) -> dict | None:
+           decided_at: str | None = None, wait_if_unknown: bool = False,
+           partition: int | None = None) -> dict | None:
     """Decide a message request against its order's state and update that state.
 
     Returns the decision, or None when the order is unknown and `wait_if_unknown` is set (the
@@ -141,6 +144,7 @@ def decide(orders: MutableMapping[str, Any], request: dict, config: Config, *,
     if decision["route"] == "approved" and request["contact_reason"] == "review_request":
         state["review_requests"] += 1
     remember_decision(record, request["message_id"], {k: v for k, v in decision.items() if k != "request"})
+    touch_order(record, request["requested_at"], partition)
     orders[request["order_id"]] = record
     return decision
 
@@ -188,6 +192,11 @@ def _message_key(seller_id: str, message_id: str) -> str:
     return f"m|{seller_id}|{message_id}"
 
 
+def _new_day_counts(seller_id: str, day: date) -> dict[str, Any]:
+    # seller and day ride along so that the sweep need not parse them out of the key
+    return {"orders": 0, "sent": 0, "seller": seller_id, "day": day.isoformat()}
+
+
 def seller_usage(sellers: MutableMapping[str, Any], seller_id: str, marketplace_id: str, moment,
                  margin: int = 0) -> dict[str, Any]:
     """The seller's usage of its daily cap for the marketplace day of `moment` (aware datetime)."""
@@ -208,6 +217,7 @@ class SellerOutcome:
     decision: dict | None = None
     order_update: dict | None = None   # to the order's partition (VOL001 undid an approval)
     usage: dict | None = None
+    swept: int = 0                     # keys deleted by a sweep message
 
 
 def on_seller_message(sellers: MutableMapping[str, Any], message: dict, config: Config) -> SellerOutcome:
@@ -217,10 +227,12 @@ def on_seller_message(sellers: MutableMapping[str, Any], message: dict, config: 
     `{"type": "decision", "decision": ..., "partition": n}` is an approval of the order stage;
     it comes back approved (and counted once per message_id) or blocked with VOL001.
     """
+    if message["type"] == "sweep":
+        return SellerOutcome(swept=sweep_seller_keys(sellers, message))
     if message["type"] == "order_placed":
         day = marketplace_day(message["marketplace_id"], parse_ts(message["occurred_at"]))
         key = _day_key(message["seller_id"], message["marketplace_id"], day)
-        counts = sellers.get(key) or {"orders": 0, "sent": 0}
+        counts = sellers.get(key) or _new_day_counts(message["seller_id"], day)
         source = message.get("source")
         if source is not None:
             partition, offset = str(source[0]), source[1]
@@ -247,8 +259,110 @@ def on_seller_message(sellers: MutableMapping[str, Any], message: dict, config: 
                       "message_id": request["message_id"], "partition": message.get("partition")}
         return SellerOutcome(final, update, usage)
     key = _day_key(seller_id, marketplace_id, marketplace_day(marketplace_id, parse_ts(request["requested_at"])))
-    counts = sellers.get(key) or {"orders": 0, "sent": 0}
+    counts = sellers.get(key) or _new_day_counts(seller_id, marketplace_day(marketplace_id, parse_ts(request["requested_at"])))
     counts["sent"] += 1
     sellers[key] = counts
-    sellers[_message_key(seller_id, request["message_id"])] = usage["day"]
+    sellers[_message_key(seller_id, request["message_id"])] = [usage["day"], seller_id]
     return SellerOutcome(final, None, {**usage, "sent_today": counts["sent"]})
+
+
+# --- retention --------------------------------------------------------------------------------
+# Nothing in a Faust table expires by itself. A timer (agents.py) looks for state past its use and
+# sends a sweep message to the partition the state lives in; the agent of that partition deletes
+# it (Faust writes the deletion to the changelog partition of the event being processed, so it
+# must be that one). The message carries the cutoff, and the agent checks the state again: what
+# was touched after the timer looked is kept. These functions are that logic, without the clock.
+
+# A seller's day counts feed the 7-day average of the days after it; two more days of margin cover
+# marketplace time zones and late hops.
+SELLER_KEY_RETENTION_DAYS = AVERAGE_WINDOW_DAYS + 2
+
+
+def touch_order(record: dict, at: str | None, partition: int | None) -> None:
+    """Remember the order's last activity (event time of its events and requests) and its
+    partition, so that the sweep knows when it may go and where to send the deletion."""
+    if at is not None and (record.get("active_at") is None or parse_ts(at) > parse_ts(record["active_at"])):
+        record["active_at"] = at
+    if partition is not None:
+        record["partition"] = partition
+
+
+def order_last_active(record: dict) -> datetime | None:
+    """`active_at`, or for records written before it existed, the latest lifecycle timestamp."""
+    if record.get("active_at"):
+        return parse_ts(record["active_at"])
+    state = record["state"]
+    stamps = [state[k] for k in ("placed_at", "shipped_at", "delivered_at", "cancelled_at", "return_requested_at")
+              if state.get(k)] + ([record["optout_at"]] if record.get("optout_at") else [])
+    return max(map(parse_ts, stamps)) if stamps else None
+
+
+def order_expired(record: dict, cutoff: datetime) -> bool:
+    """An order last active before `cutoff` (now minus `order_retention_days`) may be forgotten.
+    One that never had a timestamp is kept: its age is unknown."""
+    last = order_last_active(record)
+    return last is not None and last < cutoff
+
+
+def expired_orders(items: Iterable[tuple[str, dict | None]], cutoff: datetime) -> Iterator[tuple[str, int]]:
+    """(order_id, partition) of every expired order whose partition is known (the sweep timer)."""
+    for order_id, record in items:
+        if record is not None and record.get("partition") is not None and order_expired(record, cutoff):
+            yield order_id, record["partition"]
+
+
+def expire_order(orders: MutableMapping[str, Any], order_id: str, cutoff: str) -> bool:
+    """The agent's half of the sweep: delete the order if it is still expired. True if deleted."""
+    record = orders.get(order_id)
+    if record is None or not order_expired(record, parse_ts(cutoff)):
+        return False
+    del orders[order_id]
+    return True
+
+
+def _seller_key_owner_and_day(key: str, value: Any) -> tuple[str, str] | None:
+    """(seller_id, ISO day) of a `sellers` key, or None for a key the sweep does not know."""
+    if key.startswith("d|") and isinstance(value, dict):
+        return value.get("seller") or key.split("|")[1], value.get("day") or key.rsplit("|", 1)[1]
+    if key.startswith("m|"):
+        if isinstance(value, list) and len(value) == 2:
+            return value[1], value[0]
+        if isinstance(value, str):   # written before values named their seller
+            return key.split("|")[1], value
+    return None
+
+
+def expired_seller_keys(items: Iterable[tuple[str, Any]], today: date) -> dict[str, list[str]]:
+    """seller_id -> its keys whose day is older than the retention (the sweep timer)."""
+    before = (today - timedelta(days=SELLER_KEY_RETENTION_DAYS)).isoformat()
+    found: dict[str, list[str]] = {}
+    for key, value in items:
+        owner = _seller_key_owner_and_day(key, value)
+        if owner is not None and owner[1] < before:
+            found.setdefault(owner[0], []).append(key)
+    return found
+
+
+def seller_sweep_messages(expired: dict[str, list[str]], today: date, batch: int = 500) -> Iterator[dict]:
+    """Sweep messages for the seller stage, keyed (like the hops) by seller_id, at most `batch` keys each."""
+    before = (today - timedelta(days=SELLER_KEY_RETENTION_DAYS)).isoformat()
+    for seller_id, keys in expired.items():
+        for start in range(0, len(keys), batch):
+            yield {"type": "sweep", "seller_id": seller_id, "before": before, "keys": keys[start:start + batch]}
+
+
+def sweep_seller_keys(sellers: MutableMapping[str, Any], message: dict) -> int:
+    """The seller stage's half of the sweep: delete the listed keys that belong to the message's
+    seller (so they live in this partition) and are still older than `before`. Returns the count."""
+    deleted = 0
+    for key in message["keys"]:
+        value = sellers.get(key)
+        owner = _seller_key_owner_and_day(key, value) if value is not None else None
+        if owner is not None and owner[0] == message["seller_id"] and owner[1] < message["before"]:
+            del sellers[key]
+            deleted += 1
+    return deleted
+
+
+def order_cutoff(now: datetime, retention_days: int) -> str:
+    return format_ts(now - timedelta(days=retention_days))

@@ -20,6 +20,7 @@ DECISIONS_BY_SELLER_BUCKET = Counter(
     "`msggate stats --seller` names the sellers)", ["route", "seller_bucket"])
 CONSUMER_LAG = Gauge("msggate_consumer_lag", "Records not yet read, per assigned input partition",
                      ["topic", "partition"])
+STATE_SWEPT = Counter("msggate_state_swept_total", "Table keys deleted by the retention sweep", ["table"])
 TABLE_KEYS = Gauge("msggate_table_keys", "Keys in each table held by this worker (memory store)", ["table"])
 
 

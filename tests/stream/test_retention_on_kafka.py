@@ -1,0 +1,126 @@
+"""Retention on the real broker: the sweep forgets what is past its use, from the right partition.
+
+The session worker steps aside for one with a sweep every second. Orders last active 1,000 days
+ago (retention 365 days) and seller keys older than nine days must go; recent orders and today's
+seller counts must stay; and because the deletions are written to the changelogs, a restarted
+worker (memory store: its state comes from the changelogs alone) must not bring them back.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.helpers import request
+from tests.stream.conftest import WorkerProcess
+
+SELLER = {"seller_id": "SELLERT", "marketplace_id": "ATVPDKIKX0DER"}
+NOW = datetime.now(timezone.utc)
+OLD = [f"720-{n:07d}-5550001" for n in range(4)]
+NEW = [f"721-{n:07d}-5550001" for n in range(4)]
+
+
+def ts(days_before: float) -> str:
+    return (NOW - timedelta(days=days_before)).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def events(order_id: str, placed_days_before: float) -> list[dict]:
+    base = {"order_id": order_id, "buyer_id": f"B-{order_id}", **SELLER}
+    return [{**base, "event_id": f"ret-{order_id}-p", "event_type": "order_placed", "occurred_at": ts(placed_days_before),
+             "buyer_locale": "en_US", "items": [{"asin": "B000TEST01", "sku": "S", "title": "Lamp", "quantity": 1}]},
+            {**base, "event_id": f"ret-{order_id}-d", "event_type": "order_delivered",
+             "occurred_at": ts(placed_days_before - 1)}]
+
+
+def message(message_id: str, order_id: str, days_before: float, reason: str = "order_issue") -> dict:
+    return request(message_id=message_id, order_id=order_id, contact_reason=reason, requested_at=ts(days_before),
+                   subject=f"Order {order_id}: your lamp",
+                   body=f"Hello, about your order {order_id}: the lamp manual is on the product page. Thank you.",
+                   **SELLER)
+
+
+def decisions(found, ids) -> dict[str, tuple[str, set[str]]]:
+    return {r["message_id"]: (topic, {v["code"] for v in r["violations"]}) for topic, r in found
+            if r.get("message_id") in ids}
+
+
+def swept(web_port: int) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return {m.group(1): float(m.group(2))
+            for m in re.finditer(r'msggate_state_swept_total\{table="(\w+)"\} ([0-9.e+]+)', text)}
+
+
+@pytest.fixture
+def sweeping_worker(broker, worker, tmp_path):
+    """Starts, when called, a worker that sweeps every second in place of the session worker."""
+    started: list[WorkerProcess] = []
+
+    def start() -> WorkerProcess:
+        assert worker.stop() == 0, worker.tail()
+        process = WorkerProcess(broker.bootstrap, tmp_path)
+        process.config.write_text(process.config.read_text() + "order_retention_days = 365\n"
+                                  "sweep_interval_seconds = 1\n")
+        started.append(process.start())
+        return process
+
+    yield start
+    for process in started:
+        if process.proc.poll() is None:
+            process.stop()
+        worker.start()
+
+
+def test_the_sweep_forgets_old_state_keeps_recent_state_and_survives_a_restart(broker, gateway, sweeping_worker):
+    # state written by the session worker (it sweeps once an hour): old and recent orders, and
+    # approved proactive messages, old ones (seller keys of 999 days ago) and today's
+    gateway.send([("orders.events", e, None) for o in OLD for e in events(o, 1000)]
+                 + [("orders.events", e, None) for o in NEW for e in events(o, 3)])
+    time.sleep(2)
+    first = {f"ret-{o}-1": message(f"ret-{o}-1", o, 999) for o in OLD}
+    first |= {f"ret-{o}-1": message(f"ret-{o}-1", o, 0) for o in NEW}
+    gateway.send([("messages.requests", m, None) for m in first.values()])
+    found = decisions(gateway.collect(lambda f: set(first) <= set(decisions(f, first)), timeout=60), first)
+    assert {topic for topic, _ in found.values()} == {"messages.approved"}, found
+
+    sweeper = sweeping_worker()   # recovers that state from the changelogs, then sweeps every second
+    counts: dict[str, float] = {}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (counts.get("orders", 0) >= len(OLD) and counts.get("sellers", 0) >= 5):
+        time.sleep(1)
+        counts = swept(sweeper.web_port)
+    # 4 old orders; 4 approved-message keys and the day keys of 1,000 and 999 days ago
+    assert counts.get("orders") == len(OLD), counts
+    assert counts.get("sellers", 0) >= len(OLD) + 2, counts
+
+    def replies(tag: str) -> dict[str, dict]:
+        return {f"ret-{o}-{tag}": message(f"ret-{o}-{tag}", o, 0, reason="reply_to_buyer") for o in OLD + NEW}
+
+    for tag in ("2", "3"):
+        batch = replies(tag)
+        gateway.send([("messages.requests", m, None) for m in batch.values()])
+        found = decisions(gateway.collect(lambda f: set(batch) <= set(decisions(f, batch)), timeout=60), batch)
+        for order_id in OLD:   # forgotten: unknown order after the grace period
+            assert found[f"ret-{order_id}-{tag}"] == ("messages.blocked", {"ORD001"}), found
+        for order_id in NEW:   # kept
+            assert found[f"ret-{order_id}-{tag}"][0] == "messages.approved", found
+        if tag == "2":
+            sweeper.restart()   # state from the changelogs alone: the deletions must be there
+
+    # today's seller count was not swept: a second proactive message today is counted on top
+    again = {f"ret-{o}-4": message(f"ret-{o}-4", o, 0) for o in NEW}
+    gateway.send([("messages.requests", m, None) for m in again.values()])
+    found = decisions(gateway.collect(lambda f: set(again) <= set(decisions(f, again)), timeout=60), again)
+    assert {topic for topic, _ in found.values()} == {"messages.approved"}, found
+    assert swept(sweeper.web_port).get("orders", 0) == 0   # nothing more to forget after the restart
+    stats = subprocess.run([sys.executable, "-m", "streams.cli", "stats", "--seller", SELLER["seller_id"], "--json",
+                            "--bootstrap-servers", broker.bootstrap], capture_output=True, text=True, timeout=120)
+    assert stats.returncode == 0, stats.stderr
+    usage = json.loads(stats.stdout)["daily_cap"]   # one row: the seller's current marketplace day
+    assert [u["sent_today"] for u in usage] == [2 * len(NEW)], stats.stdout

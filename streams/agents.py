@@ -10,10 +10,12 @@ import asyncio
 import base64
 import time
 from collections import Counter
+from itertools import islice
 
 import faust
 import orjson
 import structlog
+from faust.stores.memory import Store as MemoryStore
 
 from . import store
 from .config import Config
@@ -232,31 +234,38 @@ def register_agents(app: faust.App, config: Config) -> None:
 
     retention_days = config.gateway.order_retention_days
 
+    async def key_slices(table, size: int):
+        """The table's keys in slices, yielding to the event loop between them. A dict (memory
+        store) cannot be iterated while the agents write to it, so its keys are copied first (C
+        speed); RocksDB iterators can, and copying millions of keys would stall the loop."""
+        if isinstance(table.data, MemoryStore):
+            keys = list(table.keys())
+            chunks = (keys[start:start + size] for start in range(0, len(keys), size))
+        else:
+            iterator = iter(table.keys())
+            chunks = iter(lambda: list(islice(iterator, size)), [])
+        for chunk in chunks:
+            yield chunk
+            await asyncio.sleep(0)
+
     @app.timer(interval=config.gateway.sweep_interval_seconds)
     async def sweep_state():
         """Find state past its use and ask the agent of its partition to delete it (gateway.py,
-        "retention"). Reads a snapshot of the keys in slices, yielding to the event loop between
-        them, so a table of millions of keys does not stall the agents."""
+        "retention"); reading the tables in slices, so millions of keys do not stall the agents."""
         now = utcnow()
         orders_found = sellers_found = 0
         if retention_days:
             cutoff = order_cutoff(now, retention_days)
-            order_ids = list(orders.keys())
-            for start in range(0, len(order_ids), 2_000):
-                chunk = order_ids[start:start + 2_000]
+            async for chunk in key_slices(orders, 2_000):
                 for order_id, partition in expired_orders(((k, orders.get(k)) for k in chunk), parse_ts(cutoff)):
                     orders_found += 1
                     await expiry.send(key=order_id.encode(), partition=partition,
                                       value=orjson.dumps({"type": "expire_order", "order_id": order_id,
                                                           "cutoff": cutoff}))
-                await asyncio.sleep(0)
-        seller_keys = list(sellers.keys())
         expired: dict[str, list[str]] = {}
-        for start in range(0, len(seller_keys), 5_000):
-            for seller_id, keys in expired_seller_keys(
-                    ((k, sellers.get(k)) for k in seller_keys[start:start + 5_000]), now.date()).items():
+        async for chunk in key_slices(sellers, 5_000):
+            for seller_id, keys in expired_seller_keys(((k, sellers.get(k)) for k in chunk), now.date()).items():
                 expired.setdefault(seller_id, []).extend(keys)
-            await asyncio.sleep(0)
         for message in seller_sweep_messages(expired, now.date()):
             sellers_found += len(message["keys"])
             await seller_topic.send(key=message["seller_id"].encode(), value=orjson.dumps(message))

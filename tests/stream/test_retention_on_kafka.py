@@ -1,6 +1,7 @@
 """Retention on the real broker: the sweep forgets what is past its use, from the right partition.
 
-The session worker steps aside for one with a sweep every second. Orders last active 1,000 days
+The session worker steps aside for one with a sweep every second, on each store (the RocksDB
+sweep reads its keys through an iterator while the agents write). Orders last active 1,000 days
 ago (retention 365 days) and seller keys older than nine days must go; recent orders and today's
 seller counts must stay; and because the deletions are written to the changelogs, a restarted
 worker (memory store: its state comes from the changelogs alone) must not bring them back.
@@ -20,18 +21,27 @@ import pytest
 from tests.helpers import request
 from tests.stream.conftest import WorkerProcess
 
-SELLER = {"seller_id": "SELLERT", "marketplace_id": "ATVPDKIKX0DER"}
+SELLER = {"marketplace_id": "ATVPDKIKX0DER"}
 NOW = datetime.now(timezone.utc)
-OLD = [f"720-{n:07d}-5550001" for n in range(4)]
-NEW = [f"721-{n:07d}-5550001" for n in range(4)]
+STORES = {"memory://": 1, "rocksdb://": 2}   # store -> a digit that keeps each run's orders apart
+
+
+def order_ids(store: str) -> tuple[list[str], list[str]]:
+    """(old orders, recent orders) of the run on `store`."""
+    digit = STORES[store]
+    return ([f"72{digit}-{n:07d}-5550001" for n in range(4)], [f"73{digit}-{n:07d}-5550001" for n in range(4)])
 
 
 def ts(days_before: float) -> str:
     return (NOW - timedelta(days=days_before)).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def seller_of(order_id: str) -> str:
+    return f"SELLERT{order_id[2]}"
+
+
 def events(order_id: str, placed_days_before: float) -> list[dict]:
-    base = {"order_id": order_id, "buyer_id": f"B-{order_id}", **SELLER}
+    base = {"order_id": order_id, "buyer_id": f"B-{order_id}", "seller_id": seller_of(order_id), **SELLER}
     return [{**base, "event_id": f"ret-{order_id}-p", "event_type": "order_placed", "occurred_at": ts(placed_days_before),
              "buyer_locale": "en_US", "items": [{"asin": "B000TEST01", "sku": "S", "title": "Lamp", "quantity": 1}]},
             {**base, "event_id": f"ret-{order_id}-d", "event_type": "order_delivered",
@@ -42,7 +52,7 @@ def message(message_id: str, order_id: str, days_before: float, reason: str = "o
     return request(message_id=message_id, order_id=order_id, contact_reason=reason, requested_at=ts(days_before),
                    subject=f"Order {order_id}: your lamp",
                    body=f"Hello, about your order {order_id}: the lamp manual is on the product page. Thank you.",
-                   **SELLER)
+                   seller_id=seller_of(order_id), **SELLER)
 
 
 def decisions(found, ids) -> dict[str, tuple[str, set[str]]]:
@@ -62,9 +72,9 @@ def sweeping_worker(broker, worker, tmp_path):
     """Starts, when called, a worker that sweeps every second in place of the session worker."""
     started: list[WorkerProcess] = []
 
-    def start() -> WorkerProcess:
+    def start(store: str) -> WorkerProcess:
         assert worker.stop() == 0, worker.tail()
-        process = WorkerProcess(broker.bootstrap, tmp_path)
+        process = WorkerProcess(broker.bootstrap, tmp_path, store=store)
         process.config.write_text(process.config.read_text() + "order_retention_days = 365\n"
                                   "sweep_interval_seconds = 1\n")
         started.append(process.start())
@@ -77,7 +87,10 @@ def sweeping_worker(broker, worker, tmp_path):
         worker.start()
 
 
-def test_the_sweep_forgets_old_state_keeps_recent_state_and_survives_a_restart(broker, gateway, sweeping_worker):
+@pytest.mark.parametrize("store", list(STORES))
+def test_the_sweep_forgets_old_state_keeps_recent_state_and_survives_a_restart(broker, gateway, sweeping_worker,
+                                                                             store):
+    OLD, NEW = order_ids(store)
     # state written by the session worker (it sweeps once an hour): old and recent orders, and
     # approved proactive messages, old ones (seller keys of 999 days ago) and today's
     gateway.send([("orders.events", e, None) for o in OLD for e in events(o, 1000)]
@@ -89,14 +102,15 @@ def test_the_sweep_forgets_old_state_keeps_recent_state_and_survives_a_restart(b
     found = decisions(gateway.collect(lambda f: set(first) <= set(decisions(f, first)), timeout=60), first)
     assert {topic for topic, _ in found.values()} == {"messages.approved"}, found
 
-    sweeper = sweeping_worker()   # recovers that state from the changelogs, then sweeps every second
+    sweeper = sweeping_worker(store)   # recovers that state from the changelogs, then sweeps every second
     counts: dict[str, float] = {}
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not (counts.get("orders", 0) >= len(OLD) and counts.get("sellers", 0) >= 5):
         time.sleep(1)
         counts = swept(sweeper.web_port)
-    # 4 old orders; 4 approved-message keys and the day keys of 1,000 and 999 days ago
-    assert counts.get("orders") == len(OLD), counts
+    # 4 old orders (and any other test's orders dated more than a year back); 4 approved-message
+    # keys and the day keys of 1,000 and 999 days ago
+    assert counts.get("orders", 0) >= len(OLD), counts
     assert counts.get("sellers", 0) >= len(OLD) + 2, counts
 
     def replies(tag: str) -> dict[str, dict]:
@@ -119,7 +133,7 @@ def test_the_sweep_forgets_old_state_keeps_recent_state_and_survives_a_restart(b
     found = decisions(gateway.collect(lambda f: set(again) <= set(decisions(f, again)), timeout=60), again)
     assert {topic for topic, _ in found.values()} == {"messages.approved"}, found
     assert swept(sweeper.web_port).get("orders", 0) == 0   # nothing more to forget after the restart
-    stats = subprocess.run([sys.executable, "-m", "streams.cli", "stats", "--seller", SELLER["seller_id"], "--json",
+    stats = subprocess.run([sys.executable, "-m", "streams.cli", "stats", "--seller", seller_of(NEW[0]), "--json",
                             "--bootstrap-servers", broker.bootstrap], capture_output=True, text=True, timeout=120)
     assert stats.returncode == 0, stats.stderr
     usage = json.loads(stats.stdout)["daily_cap"]   # one row: the seller's current marketplace day

@@ -30,6 +30,7 @@ from .web import metrics
 
 log = structlog.get_logger("msggate")
 MAX_PENDING_PER_ORDER = 50
+MAX_SWEPT_PER_RUN = 100_000
 
 
 def warm_up_engine() -> None:
@@ -251,7 +252,9 @@ def register_agents(app: faust.App, config: Config) -> None:
     @app.timer(interval=config.gateway.sweep_interval_seconds)
     async def sweep_state():
         """Find state past its use and ask the agent of its partition to delete it (gateway.py,
-        "retention"); reading the tables in slices, so millions of keys do not stall the agents."""
+        "retention"); reading the tables in slices, so millions of keys do not stall the agents.
+        At most MAX_SWEPT_PER_RUN keys per table and run: the first sweep of a large old table
+        spreads its deletions over several runs instead of one burst."""
         now = utcnow()
         orders_found = sellers_found = 0
         if retention_days:
@@ -262,12 +265,14 @@ def register_agents(app: faust.App, config: Config) -> None:
                     await expiry.send(key=order_id.encode(), partition=partition,
                                       value=orjson.dumps({"type": "expire_order", "order_id": order_id,
                                                           "cutoff": cutoff}))
-        expired: dict[str, list[str]] = {}
+                if orders_found >= MAX_SWEPT_PER_RUN:
+                    break
         async for chunk in key_slices(sellers, 5_000):
-            for seller_id, keys in expired_seller_keys(((k, sellers.get(k)) for k in chunk), now.date()).items():
-                expired.setdefault(seller_id, []).extend(keys)
-        for message in seller_sweep_messages(expired, now.date()):
-            sellers_found += len(message["keys"])
-            await seller_topic.send(key=message["seller_id"].encode(), value=orjson.dumps(message))
+            expired = expired_seller_keys(((k, sellers.get(k)) for k in chunk), now.date())
+            for message in seller_sweep_messages(expired, now.date()):
+                sellers_found += len(message["keys"])
+                await seller_topic.send(key=message["seller_id"].encode(), value=orjson.dumps(message))
+            if sellers_found >= MAX_SWEPT_PER_RUN:
+                break
         if orders_found or sellers_found:
             log.info("state_sweep", expired_orders=orders_found, expired_seller_keys=sellers_found)

@@ -249,6 +249,21 @@ def register_agents(app: faust.App, config: Config) -> None:
             yield chunk
             await asyncio.sleep(0)
 
+    # Keys this worker asked to delete recently: the agents may not have reached those sweep
+    # messages by the next run (a backlog, a restart), and asking again would only add load.
+    sweep_asked: dict[str, float] = {}
+    sweep_memory_seconds = 5 * config.gateway.sweep_interval_seconds
+
+    def ask_once(key: str) -> bool:
+        now = time.monotonic()
+        if now - sweep_asked.get(key, -sweep_memory_seconds) < sweep_memory_seconds:
+            return False
+        if len(sweep_asked) > 2 * MAX_SWEPT_PER_RUN:
+            for stale in [k for k, at in sweep_asked.items() if now - at >= sweep_memory_seconds]:
+                del sweep_asked[stale]
+        sweep_asked[key] = now
+        return True
+
     @app.timer(interval=config.gateway.sweep_interval_seconds)
     async def sweep_state():
         """Find state past its use and ask the agent of its partition to delete it (gateway.py,
@@ -261,6 +276,8 @@ def register_agents(app: faust.App, config: Config) -> None:
             cutoff = order_cutoff(now, retention_days)
             async for chunk in key_slices(orders, 2_000):
                 for order_id, partition in expired_orders(((k, orders.get(k)) for k in chunk), parse_ts(cutoff)):
+                    if not ask_once(order_id):
+                        continue
                     orders_found += 1
                     await expiry.send(key=order_id.encode(), partition=partition,
                                       value=orjson.dumps({"type": "expire_order", "order_id": order_id,
@@ -268,7 +285,9 @@ def register_agents(app: faust.App, config: Config) -> None:
                 if orders_found >= MAX_SWEPT_PER_RUN:
                     break
         async for chunk in key_slices(sellers, 5_000):
-            expired = expired_seller_keys(((k, sellers.get(k)) for k in chunk), now.date())
+            expired = {seller_id: fresh for seller_id, keys in
+                       expired_seller_keys(((k, sellers.get(k)) for k in chunk), now.date()).items()
+                       if (fresh := [k for k in keys if ask_once(k)])}
             for message in seller_sweep_messages(expired, now.date()):
                 sellers_found += len(message["keys"])
                 await seller_topic.send(key=message["seller_id"].encode(), value=orjson.dumps(message))

@@ -33,6 +33,21 @@ MAX_PENDING_PER_ORDER = 50
 MAX_SWEPT_PER_RUN = 100_000
 
 
+async def key_slices(table, size: int):
+    """The table's keys in slices, yielding to the event loop between them. A dict (memory store)
+    cannot be iterated while the agents write to it, so its keys are copied first (C speed);
+    RocksDB iterators can, and copying millions of keys at once would stall the loop."""
+    if isinstance(table.data, MemoryStore):
+        keys = list(table.keys())
+        chunks = (keys[start:start + size] for start in range(0, len(keys), size))
+    else:
+        iterator = iter(table.keys())
+        chunks = iter(lambda: list(islice(iterator, size)), [])
+    for chunk in chunks:
+        yield chunk
+        await asyncio.sleep(0)
+
+
 def warm_up_engine() -> None:
     """Load the language model and compile the pattern prefilter before the first message
     (~1 s), so the first decisions do not pay for it."""
@@ -234,20 +249,6 @@ def register_agents(app: faust.App, config: Config) -> None:
 
 
     retention_days = config.gateway.order_retention_days
-
-    async def key_slices(table, size: int):
-        """The table's keys in slices, yielding to the event loop between them. A dict (memory
-        store) cannot be iterated while the agents write to it, so its keys are copied first (C
-        speed); RocksDB iterators can, and copying millions of keys would stall the loop."""
-        if isinstance(table.data, MemoryStore):
-            keys = list(table.keys())
-            chunks = (keys[start:start + size] for start in range(0, len(keys), size))
-        else:
-            iterator = iter(table.keys())
-            chunks = iter(lambda: list(islice(iterator, size)), [])
-        for chunk in chunks:
-            yield chunk
-            await asyncio.sleep(0)
 
     # Keys this worker asked to delete recently: the agents may not have reached those sweep
     # messages by the next run (a backlog, a restart), and asking again would only add load.

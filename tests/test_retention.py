@@ -173,3 +173,47 @@ def test_retention_must_outlast_every_window():
         Config.from_dict({"gateway": {"order_retention_days": 60}, "sellers": {"A1": {"completion_window_days": 90}}})
     with pytest.raises(ConfigError, match="sweep_interval_seconds"):
         Config.from_dict({"gateway": {"sweep_interval_seconds": 0}})
+
+
+class _Table:
+    """What key_slices uses of a Faust table: `data` (the store) and `keys()`."""
+
+    def __init__(self, data, keys):
+        self.data, self._keys = data, keys
+
+    def keys(self):
+        return self._keys()
+
+
+def test_key_slices_copies_a_dicts_keys_and_reads_other_stores_lazily():
+    import asyncio
+
+    from faust.stores.memory import Store as MemoryStore
+
+    from streams.agents import key_slices
+
+    memory = MemoryStore.__new__(MemoryStore)
+    live = {f"k{n}": n for n in range(5)}
+    table = _Table(memory, lambda: live.keys())
+
+    async def write_between(table, size):   # a dict changed mid-iteration would raise here
+        seen = []
+        async for chunk in key_slices(table, size):
+            seen.append(chunk)
+            live[f"new{len(seen)}"] = 0
+        return seen
+    assert asyncio.run(write_between(table, 2)) == [["k0", "k1"], ["k2", "k3"], ["k4"]]
+
+    pulled = []
+
+    def lazy_keys():   # a RocksDB-like iterator: keys are read as the slices are taken
+        for n in range(5):
+            pulled.append(n)
+            yield f"r{n}"
+    rocks = _Table(object(), lazy_keys)
+
+    async def first_slice_only():
+        async for chunk in key_slices(rocks, 2):
+            return chunk, list(pulled)
+    chunk, pulled_then = asyncio.run(first_slice_only())
+    assert chunk == ["r0", "r1"] and len(pulled_then) <= 3   # not the whole store at once

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import time
@@ -92,6 +93,21 @@ def worker(broker, tmp_path_factory):
     process = WorkerProcess(broker.bootstrap, tmp_path_factory.mktemp("worker")).start()
     yield process
     assert process.stop() == 0, process.tail()
+
+
+def wait_caught_up(web_port: int, timeout: float = 120) -> None:
+    """Until the worker has read everything on its input partitions (msggate_consumer_lag, updated
+    every 5 s, zero twice in a row), then a second for the agents to finish. A worker that starts
+    after a rebalance-heavy run may first replay a backlog (README "Guarantees"), and a test that
+    needs its events applied before its requests must not race that."""
+    deadline, zeros = time.monotonic() + timeout, 0
+    while zeros < 2 and time.monotonic() < deadline:
+        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        lags = [float(v) for v in re.findall(r"^msggate_consumer_lag\{[^}]*\} (\S+)$", text, re.M)]
+        zeros = zeros + 1 if lags and sum(lags) == 0 else 0
+        time.sleep(3)
+    time.sleep(1)
 
 
 def _assigned(web_port: int) -> bool:

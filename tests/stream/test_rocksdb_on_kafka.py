@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from tests.helpers import request
-from tests.stream.conftest import WorkerProcess
+from tests.stream.conftest import WorkerProcess, wait_caught_up
 
 SELLER = {"seller_id": "SELLERR", "marketplace_id": "ATVPDKIKX0DER"}
 
@@ -55,7 +55,7 @@ def test_rocksdb_worker_recovers_and_keeps_state_across_a_restart(gateway, rocks
     orders = [f"611-{n:07d}-4440001" for n in range(40)]
     gateway.send([("orders.events", e, None) for n, o in enumerate(orders)
                   for e in (placed(o, f"RB{n}"), delivered(o, f"RB{n}"))])
-    time.sleep(2)
+    wait_caught_up(rocksdb_worker.web_port)   # delivered applied before the review requests
     first = {f"rdb-{o}-1": o for o in orders}
     gateway.send([("messages.requests", review(m, o), None) for m, o in first.items()])
     records = gateway.collect(lambda f: set(first) <= set(routes(f, first)), timeout=90)

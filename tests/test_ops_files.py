@@ -21,7 +21,15 @@ class _FakeConsumer:
     def highwater(self, tp):
         return 10
 
-    _read_offset = {}
+    @property
+    def _read_offset(self):
+        from faust.types import TP
+        return {TP("messages.requests", 0): 7}
+
+    @property
+    def _committed_offset(self):
+        from faust.types import TP
+        return {TP("messages.requests", 0): 5}
 
 
 class _Table:
@@ -34,6 +42,7 @@ def exported_names() -> set[str]:
     metrics.observe_decision({"route": "blocked", "seller_id": "S", "violations": [
         {"code": "TYP004", "action": "block"}], "warnings": []}, 0.001)
     metrics.DEAD_LETTERS.labels(kind="json").inc(0)
+    metrics.STATE_SWEPT.labels(table="orders").inc(0)
     metrics.update_lag(_FakeConsumer())
     metrics.update_table_sizes({"orders": _Table(3)})
     text = generate_latest().decode()
@@ -54,3 +63,10 @@ def test_compose_mounts_existing_ops_files():
     for path in re.findall(r"\./(ops/[\w./-]+):", compose):
         assert (ROOT / path).exists(), path
     assert "ops/prometheus.yml" in compose and "ops/grafana/msggate-dashboard.json" in compose
+
+
+def test_uncommitted_records_are_read_minus_committed():
+    metrics.update_lag(_FakeConsumer())
+    text = generate_latest().decode()
+    assert 'msggate_uncommitted_records{partition="0",topic="messages.requests"} 3.0' in text   # 7 + 1 - 5
+    assert 'msggate_consumer_lag{partition="0",topic="messages.requests"} 2.0' in text          # 10 - 8

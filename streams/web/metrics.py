@@ -21,6 +21,10 @@ DECISIONS_BY_SELLER_BUCKET = Counter(
 CONSUMER_LAG = Gauge("msggate_consumer_lag", "Records not yet read, per assigned input partition",
                      ["topic", "partition"])
 STATE_SWEPT = Counter("msggate_state_swept_total", "Table keys deleted by the retention sweep", ["table"])
+UNCOMMITTED = Gauge("msggate_uncommitted_records",
+                    "Records read but not yet committed, per assigned input partition: what a restart would "
+                    "process again. Growing while the worker is idle means Faust stopped committing it "
+                    "(README \"Guarantees\")", ["topic", "partition"])
 TABLE_KEYS = Gauge("msggate_table_keys", "Keys in each table held by this worker (memory store)", ["table"])
 
 
@@ -79,6 +83,9 @@ def update_lag(consumer) -> None:
             read = read_offsets.get(tp)
             position = read + 1 if read is not None else 0
             CONSUMER_LAG.labels(topic=tp.topic, partition=str(tp.partition)).set(max(0, highwater - position))
+            committed = getattr(consumer, "_committed_offset", {}).get(tp)   # next offset to read after a restart
+            if committed is not None and read is not None:
+                UNCOMMITTED.labels(topic=tp.topic, partition=str(tp.partition)).set(max(0, position - committed))
     except Exception:   # metrics must never break the worker
         pass
 

@@ -59,6 +59,6 @@ def test_metrics_expose_what_the_grafana_dashboard_uses(worker):
         text = response.read().decode()
     for name in ("msggate_decisions_total", "msggate_decisions_by_seller_bucket_total", "msggate_findings_total",
                  "msggate_decision_seconds_bucket", "msggate_consumer_lag", "msggate_table_keys",
-                 "msggate_dead_letters_total", "msggate_sellers_near_daily_cap"):
+                 "msggate_dead_letters_total", "msggate_sellers_near_daily_cap", "msggate_uncommitted_records"):
         assert f"\n{name}" in text, name
     assert 'msggate_table_keys{table="orders"}' in text

@@ -29,6 +29,7 @@ def configure_logging(level: str = "info") -> None:
 
 
 def build(bootstrap: str, config: Config, *, web_port: int, store: str, data_dir: str | None):
+    from . import commits
     from .agents import register_agents
     from .app import make_app
     from .web.views import register_views
@@ -45,6 +46,7 @@ def build(bootstrap: str, config: Config, *, web_port: int, store: str, data_dir
                    processing_guarantee=config.gateway.processing_guarantee)
     register_agents(app, config)
     register_views(app, bootstrap)
+    commits.register(app)
     return app
 
 

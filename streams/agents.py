@@ -25,7 +25,7 @@ from .gateway import (BUYER_EVENTS_TOPIC, DEAD_LETTER_TOPIC, INPUT_TOPICS, ORDER
                       on_order_update, on_seller_message, order_cutoff, seller_sweep_messages)
 from .records import InvalidRecord, decode_message_request, decode_order_event
 from .state import ForeignEvent, is_known
-from .timeutil import format_ts, parse_ts, utcnow
+from .timeutil import format_ts, utcnow
 from .web import metrics
 
 log = structlog.get_logger("msggate")
@@ -276,7 +276,7 @@ def register_agents(app: faust.App, config: Config) -> None:
         if retention_days:
             cutoff = order_cutoff(now, retention_days)
             async for chunk in key_slices(orders, 2_000):
-                for order_id, partition in expired_orders(((k, orders.get(k)) for k in chunk), parse_ts(cutoff)):
+                for order_id, partition in expired_orders(((k, orders.get(k)) for k in chunk), cutoff):
                     if not ask_once(order_id):
                         continue
                     orders_found += 1

@@ -304,10 +304,12 @@ def order_expired(record: dict, cutoff: datetime) -> bool:
     return last is not None and last < cutoff
 
 
-def expired_orders(items: Iterable[tuple[str, dict | None]], cutoff: datetime) -> Iterator[tuple[str, int]]:
-    """(order_id, partition) of every expired order whose partition is known (the sweep timer)."""
+def expired_orders(items: Iterable[tuple[str, dict | None]], cutoff: str) -> Iterator[tuple[str, int]]:
+    """(order_id, partition) of every expired order whose partition is known (the sweep timer);
+    `cutoff` as `order_cutoff` gives it, the same the sweep message carries."""
+    moment = parse_ts(cutoff)
     for order_id, record in items:
-        if record is not None and record.get("partition") is not None and order_expired(record, cutoff):
+        if record is not None and record.get("partition") is not None and order_expired(record, moment):
             yield order_id, record["partition"]
 
 
@@ -332,9 +334,13 @@ def _seller_key_owner_and_day(key: str, value: Any) -> tuple[str, str] | None:
     return None
 
 
+def _seller_cutoff(today: date) -> str:
+    return (today - timedelta(days=SELLER_KEY_RETENTION_DAYS)).isoformat()
+
+
 def expired_seller_keys(items: Iterable[tuple[str, Any]], today: date) -> dict[str, list[str]]:
     """seller_id -> its keys whose day is older than the retention (the sweep timer)."""
-    before = (today - timedelta(days=SELLER_KEY_RETENTION_DAYS)).isoformat()
+    before = _seller_cutoff(today)
     found: dict[str, list[str]] = {}
     for key, value in items:
         owner = _seller_key_owner_and_day(key, value)
@@ -345,7 +351,7 @@ def expired_seller_keys(items: Iterable[tuple[str, Any]], today: date) -> dict[s
 
 def seller_sweep_messages(expired: dict[str, list[str]], today: date, batch: int = 500) -> Iterator[dict]:
     """Sweep messages for the seller stage, keyed (like the hops) by seller_id, at most `batch` keys each."""
-    before = (today - timedelta(days=SELLER_KEY_RETENTION_DAYS)).isoformat()
+    before = _seller_cutoff(today)
     for seller_id, keys in expired.items():
         for start in range(0, len(keys), batch):
             yield {"type": "sweep", "seller_id": seller_id, "before": before, "keys": keys[start:start + batch]}

@@ -18,9 +18,8 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from streams.kafka_admin import partition_counts
+from streams.cli.ops import _snapshot as snapshot
 from tests.helpers import request
 from tests.stream.conftest import WorkerProcess
 
@@ -66,24 +65,14 @@ def swept(web_port: int) -> dict[str, float]:
 
 
 def changelog_records(bootstrap: str, topic: str, keys: set[bytes]) -> dict[bytes, list[tuple[int, bytes | None]]]:
-    """(partition, value) of every record of `keys` in a changelog topic, in offset order per partition."""
+    """(partition, value) of every record of `keys` in a changelog topic, in offset order per
+    partition (read the way `msggate stats` reads the sellers changelog)."""
     async def read():
-        parts = [TopicPartition(topic, p) for p in range((await partition_counts(bootstrap))[topic])]
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-        await consumer.start()
-        try:
-            consumer.assign(parts)
-            await consumer.seek_to_beginning(*parts)
-            ends = await consumer.end_offsets(parts)
-            found: dict[bytes, list[tuple[int, bytes | None]]] = {k: [] for k in keys}
-            while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
-                for tp, batch in (await consumer.getmany(timeout_ms=1000)).items():
-                    for record in batch:
-                        if record.key in found:
-                            found[record.key].append((tp.partition, record.value))
-            return found
-        finally:
-            await consumer.stop()
+        found: dict[bytes, list[tuple[int, bytes | None]]] = {k: [] for k in keys}
+        async for _topic, record in snapshot(bootstrap, [topic]):
+            if record.key in found:
+                found[record.key].append((record.partition, record.value))
+        return found
     return asyncio.run(read())
 
 

@@ -247,7 +247,6 @@ def register_agents(app: faust.App, config: Config) -> None:
         if len(sent_markers) > 100_000:
             sent_markers.clear()
 
-
     retention_days = config.gateway.order_retention_days
 
     # Keys this worker asked to delete recently: the agents may not have reached those sweep

@@ -249,8 +249,8 @@ def on_seller_message(sellers: MutableMapping[str, Any], message: dict, config: 
     if _message_key(seller_id, request["message_id"]) in sellers:
         return SellerOutcome(decision)  # a duplicate of a message already approved and counted
     seller_config = config.for_seller(seller_id)
-    usage = seller_usage(sellers, seller_id, marketplace_id, parse_ts(request["requested_at"]),
-                         seller_config.daily_cap_margin)
+    requested_at = parse_ts(request["requested_at"])
+    usage = seller_usage(sellers, seller_id, marketplace_id, requested_at, seller_config.daily_cap_margin)
     final = apply_volume(decision, usage, seller_config)
     if final["route"] != "approved":
         update = None
@@ -258,8 +258,9 @@ def on_seller_message(sellers: MutableMapping[str, Any], message: dict, config: 
             update = {"type": "volume_blocked", "order_id": request["order_id"],
                       "message_id": request["message_id"], "partition": message.get("partition")}
         return SellerOutcome(final, update, usage)
-    key = _day_key(seller_id, marketplace_id, marketplace_day(marketplace_id, parse_ts(request["requested_at"])))
-    counts = sellers.get(key) or _new_day_counts(seller_id, marketplace_day(marketplace_id, parse_ts(request["requested_at"])))
+    day = marketplace_day(marketplace_id, requested_at)
+    key = _day_key(seller_id, marketplace_id, day)
+    counts = sellers.get(key) or _new_day_counts(seller_id, day)
     counts["sent"] += 1
     sellers[key] = counts
     sellers[_message_key(seller_id, request["message_id"])] = [usage["day"], seller_id]

@@ -19,6 +19,7 @@ from faust.stores.memory import Store as MemoryStore
 
 from . import store
 from .config import Config
+from .policy.engine import warm_up
 from .gateway import (BUYER_EVENTS_TOPIC, DEAD_LETTER_TOPIC, INPUT_TOPICS, ORDER_UPDATES_TOPIC,
                       PENDING_EXPIRY_TOPIC, ROUTE_TOPICS, SELLER_STAGE_TOPIC, counts_toward_cap, decide,
                       expire_order, expired_orders, expired_seller_keys, on_buyer_message, on_order_event,
@@ -48,17 +49,6 @@ async def key_slices(table, size: int):
         await asyncio.sleep(0)
 
 
-def warm_up_engine() -> None:
-    """Load the language model and compile the pattern prefilter before the first message
-    (~1 s), so the first decisions do not pay for it."""
-    from .bench import generate
-    from .config import SellerConfig
-    from .policy.engine import evaluate
-
-    for request, order in generate(12):
-        evaluate(request, order, SellerConfig())
-
-
 def register_agents(app: faust.App, config: Config) -> None:
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
     main_topics = app.topic(*INPUT_TOPICS, ORDER_UPDATES_TOPIC, PENDING_EXPIRY_TOPIC, **raw)
@@ -84,7 +74,7 @@ def register_agents(app: faust.App, config: Config) -> None:
         # is created (lazily, at first use), so writes and recovery both use it.
         table.value_serializer = "orjson"
     grace = config.gateway.grace_period_seconds
-    warm_up_engine()
+    warm_up()
     app.msggate_tables = {"orders": orders, "pending": pending, "buyers": buyers, "sellers": sellers}
 
     async def to_dead_letter(message, reason: str, kind: str) -> None:

@@ -8,7 +8,7 @@ import time
 import orjson
 
 from .config import SellerConfig
-from .policy.engine import evaluate
+from .policy.engine import evaluate, warm_up
 
 _TEXTS = {
     "en": "Hello, this is about your order {oid}. The sofa is ready and we need to schedule the delivery. "
@@ -55,6 +55,12 @@ def bench_engine(count: int, json_out: str | None) -> int:
     config = SellerConfig()
     mix = generate(count)
     print(f"bench engine: {count} messages (text and HTML, 6 languages, ~10% violating) ...", file=sys.stderr)
+    # What a worker does once at start (warm_up in the worker too) is reported, not averaged in:
+    # ~1.3 s spread over 10,000 messages would add ~130 us to each.
+    warm_started = time.perf_counter()
+    warm_up()
+    warm_up_s = time.perf_counter() - warm_started
+    print(f"  warm-up (prefilter, language model, emoji data): {warm_up_s:.2f} s", file=sys.stderr)
     timings = []
     blocked = 0
     started = time.perf_counter()
@@ -68,10 +74,10 @@ def bench_engine(count: int, json_out: str | None) -> int:
     elapsed = time.perf_counter() - started
     timings.sort()
     result = {"bench": "engine", "messages": count, "blocked": blocked, "msgs_per_s": round(count / elapsed),
-              "p50_us": round(timings[len(timings) // 2] * 1e6), "p99_us": round(timings[int(len(timings) * 0.99)] * 1e6)}
+              "p50_us": round(timings[len(timings) // 2] * 1e6), "p99_us": round(timings[int(len(timings) * 0.99)] * 1e6), "warm_up_s": round(warm_up_s, 2)}
     if json_out:
         with open(json_out, "wb") as handle:
             handle.write(orjson.dumps(result))
     print(f"bench engine: msgs_per_s={result['msgs_per_s']} p50_us={result['p50_us']} p99_us={result['p99_us']} "
-          f"blocked={blocked}")
+          f"blocked={blocked} warm_up_s={result['warm_up_s']}")
     return 0

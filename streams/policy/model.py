@@ -4,16 +4,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
 from ..config import SellerConfig
-from .analysis import Analysis, analyse
+from . import lexicons
+from .analysis import Analysis, analyse, cached
 
 IMPORTANT_TAG_RE = re.compile(r"\[important\]", re.IGNORECASE)
 # "(\d{3})(?<!\d{4})" is "(?<!\d)(\d{3})" (no digit before the three): a pattern that starts with a
 # digit class lets `re` skip to candidate positions, one that starts with a lookbehind does not (-40%).
 ORDER_ID_RE = re.compile(r"(\d{3})(?<!\d{4})\s?[-‐‑‒–—―−]\s?(\d{7})\s?[-‐‑‒–—―−]\s?(\d{7})(?!\d)")
+
+
+# What a message has, for the rule gates (registry.Rule.gate): a rule whose gate names none of
+# its message's facts cannot fire and is not called. Besides these, every name the prefilter
+# reports for the message's normalised text is a fact ("marketing", "phone", ...).
+FACTS = frozenset({"links", "images", "styles", "breaks", "tables", "attachments", "non_ascii",
+                   "review_request", "order_issue", "opted_out", "delivered"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,15 +54,44 @@ class Context:
     def subject(self) -> str:
         return self.request["subject"]
 
-    @cached_property
+    @cached
     def analysis(self) -> Analysis:
         return analyse(self.request["subject"], self.request["body"], self.request["body_format"],
                        self.config.max_width_px)
 
-    @cached_property
+    @cached
     def order_ids_mentioned(self) -> list[tuple[str, str]]:
         """(normalised id, snippet as written) for every 3-7-7 order id in subject or body."""
         return [("-".join(m.groups()), m.group(0)) for m in ORDER_ID_RE.finditer(self.analysis.norm_text)]
+
+    @cached
+    def facts(self) -> frozenset[str]:
+        """FACTS that hold for this message, plus the prefilter's candidate names (one scan)."""
+        analysis, order = self.analysis, self.order
+        found = set(lexicons.candidates(analysis.norm_text))
+        if analysis.links:
+            found.add("links")
+        if analysis.images:
+            found.add("images")
+        if analysis.styles or analysis.font_tags or analysis.style_blocks or analysis.center_tags:
+            found.add("styles")
+        if analysis.break_runs:
+            found.add("breaks")
+        if analysis.data_tables_without_headers:
+            found.add("tables")
+        if self.request.get("attachments"):
+            found.add("attachments")
+        if not analysis.full_text.isascii() or not analysis.alt_texts.isascii():
+            found.add("non_ascii")
+        reason = self.request["contact_reason"]
+        if reason == "review_request" or reason == "order_issue":
+            found.add(reason)
+        if order is not None:
+            if order.get("buyer_opted_out"):
+                found.add("opted_out")
+            if order.get("delivered_at"):
+                found.add("delivered")
+        return frozenset(found)
 
     @property
     def has_important_tag(self) -> bool:

@@ -60,6 +60,15 @@ def prefilter():
     return build(named)
 
 
+def candidates(text: str) -> frozenset[str]:
+    """Every prefilter name whose patterns may match `text` (all names without Hyperscan)."""
+    return prefilter().candidates(text)
+
+
+def prefiltered_names() -> tuple[str, ...]:
+    return prefilter().names
+
+
 def may_match(name: str, text: str) -> bool:
     """False only when no pattern of `name` can match `text` (one Hyperscan pass per text)."""
     built = prefilter()

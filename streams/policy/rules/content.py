@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from ...config import host_matches
 from ..model import ORDER_ID_RE, Context, Finding
 from .. import lexicons
+from ..prefilter import widen
 
 PERMITTED_ATTACHMENT_KINDS = {"product_instructions", "warranty", "invoice"}
 
@@ -72,12 +73,20 @@ lexicons.register_prefiltered("spaced_chars", _SPACED_CHARS_RE,
                               superset=rf"(?:^|[^{_ASCII_WORD}])[{_ANY_WORD}] [{_ANY_WORD}](?:[^{_ASCII_WORD}]|$)")
 # Phone numbers: an international prefix, a parenthesised area code, or a phone keyword before the
 # digits. Bare digit runs (tracking numbers, invoice numbers) and dates are not phones.
-PHONE_RE = re.compile(r"(?:(?<![\w+/.-])(?:\+|00)[1-9]\d{0,2}[\s./-]*(?:\(\d{1,4}\)[\s./-]*)?\d(?:[\s./-]*\d){5,13}(?!\d)"
-                      r"|\(\d{2,5}\)[\s./-]*\d(?:[\s./-]*\d){4,10}(?!\d))")
-PHONE_KEYWORD_RE = re.compile(r"\b(?:phone|call us|call me|tel\.?|telephone|whatsapp|mobile|handy|telefon|anrufen|"
-                              r"téléphone|appelez|teléfono|llámenos|llame|telefono|chiamaci|chiami|cellulare|電話)"
-                              r"[^\d\n]{0,20}(\+?\d(?:[\s./()-]*\d){6,14})")
-lexicons.register_prefiltered("phone", PHONE_RE, PHONE_KEYWORD_RE)
+_PHONE_INTERNATIONAL = r"(?:\+|00)[1-9]\d{0,2}[\s./-]*(?:\(\d{1,4}\)[\s./-]*)?\d(?:[\s./-]*\d){5,13}(?!\d)"
+_PHONE_AREA_CODE = r"\(\d{2,5}\)[\s./-]*\d(?:[\s./-]*\d){4,10}(?!\d)"
+_PHONE_WORDS = (r"(?:phone|call us|call me|tel\.?|telephone|whatsapp|mobile|handy|telefon|anrufen|"
+                r"téléphone|appelez|teléfono|llámenos|llame|telefono|chiamaci|chiami|cellulare|電話)")
+PHONE_RE = re.compile(rf"(?:(?<![\w+/.-]){_PHONE_INTERNATIONAL}|{_PHONE_AREA_CODE})")
+PHONE_KEYWORD_RE = re.compile(rf"\b{_PHONE_WORDS}[^\d\n]{{0,20}}(\+?\d(?:[\s./()-]*\d){{6,14}})")
+# Widened, the keyword pattern loses its word boundary and its 20-character gap: "tel" in every
+# German "Bestellung" followed by any digit later (every German message ran both regexes). The
+# superset keeps both, as "not preceded by an ASCII word character" (Python's \w is wider, so this
+# matches more) and a gap class that excludes only ASCII digits (Python's excludes more).
+lexicons.register_prefiltered(
+    "phone", PHONE_RE, PHONE_KEYWORD_RE,
+    superset=rf"(?:^|[^0-9A-Za-z_+/.\-]){widen(_PHONE_INTERNATIONAL)}|{widen(_PHONE_AREA_CODE)}"
+             rf"|(?:^|[^0-9A-Za-z_]){_PHONE_WORDS}[^0-9\n]{{0,20}}" + widen(r"\d"))
 lexicons.register_prefiltered("email", EMAIL_RE)
 
 

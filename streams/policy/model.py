@@ -11,6 +11,30 @@ from . import lexicons
 from .analysis import Analysis, analyse, cached
 
 IMPORTANT_TAG_RE = re.compile(r"\[important\]", re.IGNORECASE)
+
+
+class Caseless:
+    """A case-insensitive pattern for yes/no questions, fast on ASCII text.
+
+    `re` cannot skip ahead to candidate positions under IGNORECASE: an alternation of words cost
+    5-9x more than the same pattern without it (7.8 vs 0.9 us on an image URL). ASCII text is
+    lower-cased and searched case-sensitively (for ASCII text the same answer: no Unicode case
+    folding can apply); other text takes the IGNORECASE pattern. The match is on the lower-cased
+    text, so use it as a yes/no, not for evidence.
+    """
+
+    def __init__(self, pattern: str):
+        # Every letter of the pattern must be lower case (escapes like \S aside), or the
+        # case-sensitive copy would miss what IGNORECASE finds.
+        assert not re.search(r"[A-Z]", re.sub(r"\\.", "", pattern)), pattern
+        self.caseless = re.compile(pattern, re.IGNORECASE)
+        self.lowered = re.compile(pattern)
+        self.pattern = pattern
+
+    def search(self, text: str) -> re.Match | None:
+        if text.isascii():
+            return self.lowered.search(text.lower())
+        return self.caseless.search(text)
 # "(\d{3})(?<!\d{4})" is "(?<!\d)(\d{3})" (no digit before the three): a pattern that starts with a
 # digit class lets `re` skip to candidate positions, one that starts with a lookbehind does not (-40%).
 ORDER_ID_RE = re.compile(r"(\d{3})(?<!\d{4})\s?[-‐‑‒–—―−]\s?(\d{7})\s?[-‐‑‒–—―−]\s?(\d{7})(?!\d)")

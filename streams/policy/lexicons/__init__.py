@@ -49,20 +49,25 @@ def register_prefiltered(name: str, *patterns: re.Pattern, superset: str | None 
         _SUPERSETS[name] = superset
 
 
+_built = None   # prefilter(), once built: skips the cache wrapper on the hot path
+
+
 @cache
 def prefilter():
+    global _built
     from ..prefilter import build
 
     named = {category: [re.compile(p) for lang in LANGUAGES for p in _data()[lang].get(category, {}).get("patterns", [])]
              for category in sorted({c for lang in LANGUAGES for c in _data()[lang]})}
     named.update(_EXTRA)
     named.update({name: [expression] for name, expression in _SUPERSETS.items()})
-    return build(named)
+    _built = build(named)
+    return _built
 
 
 def candidates(text: str) -> frozenset[str]:
     """Every prefilter name whose patterns may match `text` (all names without Hyperscan)."""
-    return prefilter().candidates(text)
+    return (_built or prefilter()).candidates(text)
 
 
 def prefiltered_names() -> tuple[str, ...]:
@@ -71,7 +76,7 @@ def prefiltered_names() -> tuple[str, ...]:
 
 def may_match(name: str, text: str) -> bool:
     """False only when no pattern of `name` can match `text` (one Hyperscan pass per text)."""
-    built = prefilter()
+    built = _built or prefilter()
     return name in built.candidates(text) or name not in built.names
 
 

@@ -5,7 +5,7 @@ import re
 from collections.abc import Iterator
 
 from ...config import host_matches
-from ..model import ORDER_ID_RE, Context, Finding
+from ..model import ORDER_ID_RE, Caseless, Context, Finding
 from .. import lexicons
 from ..prefilter import widen
 
@@ -119,9 +119,9 @@ def contact_details(ctx: Context) -> Iterator[Finding]:
         yield Finding(match.group(0).strip(), "Phone numbers are not allowed; buyers contact you through Amazon.")
 
 
-_TRACKING_QUERY = re.compile(r"(?:^|[?&])(?:utm_[a-z]+|mc_[ce]id|_hsenc|trk[a-z_]*|tracking_id|open_id|"
-                             r"uid|recipient|email|e)=", re.IGNORECASE)
-_TRACKING_PATH = re.compile(r"(?:pixel|beacon|/open(?:\.gif|\.png)?(?:$|[/?])|/track/open|spacer|1x1)", re.IGNORECASE)
+_TRACKING_QUERY = Caseless(r"(?:^|[?&])(?:utm_[a-z]+|mc_[ce]id|_hsenc|trk[a-z_]*|tracking_id|open_id|"
+                           r"uid|recipient|email|e)=")
+_TRACKING_PATH = Caseless(r"(?:pixel|beacon|/open(?:\.gif|\.png)?(?:$|[/?])|/track/open|spacer|1x1)")
 
 
 def tracking_pixel(ctx: Context) -> Iterator[Finding]:
@@ -144,6 +144,9 @@ def tracking_pixel(ctx: Context) -> Iterator[Finding]:
             return
 
 
+_WEB_ADDRESS = Caseless(r"(?:https?://|www\.)\S+")
+
+
 def logo_with_link(ctx: Context) -> Iterator[Finding]:
     """What it does: blocks a logo (any image) that links to a website, or shows a web address.
 
@@ -159,14 +162,16 @@ def logo_with_link(ctx: Context) -> Iterator[Finding]:
             yield Finding(f'<a href="{image.link.href[:120]}"><img src="{image.src[:80]}">',
                           "A logo or image must not link to your website.")
             return
-        if image.alt and re.search(r"(?:https?://|www\.)\S+", image.alt, re.IGNORECASE):
+        if image.alt and _WEB_ADDRESS.search(image.alt):
             yield Finding(image.alt[:200], "A logo or image must not display a web address.")
             return
 
 
-_OPT_OUT_RE = re.compile(r"unsubscribe|opt[\s-]?out|abmelden|abbestellen|désabonner|desabonner|désinscri|"
-                         r"darse de baja|darte de baja|cancelar (?:la )?suscripci|disiscriv|annulla(?:re)? l'iscrizione|"
-                         r"配信停止|登録解除", re.IGNORECASE)
+_OPT_OUT_WORDS = (r"unsubscribe|opt[\s-]?out|abmelden|abbestellen|désabonner|desabonner|désinscri|"
+                  r"darse de baja|darte de baja|cancelar (?:la )?suscripci|disiscriv|annulla(?:re)? l'iscrizione|"
+                  r"配信停止|登録解除")
+_OPT_OUT_RE = re.compile(_OPT_OUT_WORDS, re.IGNORECASE)
+_OPT_OUT = Caseless(_OPT_OUT_WORDS)
 lexicons.register_prefiltered("opt_out", _OPT_OUT_RE)
 
 
@@ -181,13 +186,13 @@ def opt_out_link(ctx: Context) -> Iterator[Finding]:
     Passes: "You can manage message preferences in your Amazon account." (no link).
     """
     for link in ctx.analysis.links:
-        if _OPT_OUT_RE.search(link.href) or _OPT_OUT_RE.search(link.text):
+        if _OPT_OUT.search(link.href) or _OPT_OUT.search(link.text):
             yield Finding(link.text or link.href[:200], "Do not include an unsubscribe or opt-out link.")
             return
     if not lexicons.may_match("opt_out", ctx.analysis.norm_text):
         return
     for line in ctx.analysis.norm_text.splitlines():
-        if _OPT_OUT_RE.search(line) and re.search(r"https?://|www\.", line):
+        if _OPT_OUT.search(line) and re.search(r"https?://|www\.", line):
             yield Finding(line.strip()[:200], "Do not include an unsubscribe or opt-out link.")
             return
 
@@ -229,8 +234,8 @@ def sensitive_content(ctx: Context) -> Iterator[Finding]:
             return
 
 
-_STOCK_IMAGE = re.compile(r"giphy|tenor\.com|shutterstock|istockphoto|gettyimages|unsplash|pexels|pixabay|clipart|"
-                          r"meme|smiley|emoticon|stock[-_]photo|holiday|christmas|valentine", re.IGNORECASE)
+_STOCK_IMAGE = Caseless(r"giphy|tenor\.com|shutterstock|istockphoto|gettyimages|unsplash|pexels|pixabay|clipart|"
+                        r"meme|smiley|emoticon|stock[-_]photo|holiday|christmas|valentine")
 
 
 def unrelated_image(ctx: Context) -> Iterator[Finding]:

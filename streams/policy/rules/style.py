@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from functools import cache
 
 from .. import lexicons
+from ..analysis import css_length_px
 from ..model import Context, Finding
 
 

@@ -265,13 +265,12 @@ def _analyse_html(subject: str, body: str, max_width: int) -> Analysis:
         elif tag == "center":
             result.center_tags += 1
 
-        own_text = text.strip() if text else ""
         if tag == "br":
             run += 1
             run_evidence.append("<br>")
-            if tail and tail.strip():
+            if tail and not tail.isspace():
                 close_run()
-        elif own_text:
+        elif text and not text.isspace():   # own text (isspace: strip()'s white space, no copy)
             if run:
                 close_run()
         elif (tag == "p" or tag == "div") and len(el) == 0:
@@ -283,7 +282,7 @@ def _analyse_html(subject: str, body: str, max_width: int) -> Analysis:
         if text:
             texts.append(text)
         if tail:
-            if run and tag != "br" and tail.strip():
+            if run and tag != "br" and not tail.isspace():
                 close_run()
             texts.append(tail)
 

@@ -139,10 +139,10 @@ def warm_up() -> None:
     data: ~1.3 s together) before the first message, so the first decisions do not pay for it."""
     from ..bench import generate
     from .rules.identity import _language_identifier
-    from .rules.style import _emoji_starts
+    from .rules.style import _latin1_emoji_starts
 
     _language_identifier().classify("warm up the language model")
-    _emoji_starts()
+    _latin1_emoji_starts()
     for request, order in generate(12):
         evaluate(request, order, SellerConfig())
 

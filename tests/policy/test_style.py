@@ -59,6 +59,24 @@ def test_sty002_silent_on_trademark_signs_and_accents():
     assert "STY002" not in codes(request(body=f"{BODY} Ceramic Mug™ by Brand® — très élégant, 日本語"), order())
 
 
+@pytest.mark.parametrize("text", [f"{BODY} Grüße ✔", f"{BODY} très bien © ☕", "Lieferung ⏰ morgen", "ok ☺"])
+def test_sty002_fires_on_emoji_in_latin_text(text):
+    assert "STY002" in codes(request(body=text), order())
+
+
+def test_emoji_pre_check_answers_as_the_full_set_does():
+    """The Latin-1 shortcut must say "maybe" wherever the set of emoji starts intersects the text."""
+    import random
+
+    from streams.policy.rules.style import _emoji_starts, _may_hold_emoji
+
+    rng = random.Random(5)
+    pieces = ["a", " ", "é", "ß", "ÿ", "©", "®", "\u00a0", "日", "™", "✔", "⏰", "👍", "\u20e3", "ā", "x"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 6)))
+        assert _may_hold_emoji(text) == (not text.isascii() and not _emoji_starts().isdisjoint(text)), text
+
+
 @pytest.mark.parametrize("style", ["padding: 0 150px", "margin-left: 130px", "margin: 25%"])
 def test_sty004_fires_on_wide_margins(style):
     assert "STY004" in codes(html(f'<div style="{style}">x</div>'), order())

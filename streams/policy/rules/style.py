@@ -68,6 +68,23 @@ def _emoji_starts() -> frozenset[str]:
     return frozenset(e[0] for e in emoji.EMOJI_DATA if not e[0].isascii()) | {"\u20e3"}
 
 
+@cache
+def _latin1_emoji_starts() -> tuple[str, ...]:
+    """The few emoji starts below U+0100 (today © and ®): for Latin-1 text, looking for these
+    few is the whole question, cheaper than the set test over every character."""
+    return tuple(sorted(c for c in _emoji_starts() if ord(c) < 0x100))
+
+
+def _may_hold_emoji(text: str) -> bool:
+    if text.isascii():
+        return False
+    try:
+        text.encode("latin-1")   # German, French, Spanish, Italian text: one C pass
+    except UnicodeEncodeError:
+        return not _emoji_starts().isdisjoint(text)
+    return any(start in text for start in _latin1_emoji_starts())
+
+
 def emoji_used(ctx: Context) -> Iterator[Finding]:
     """What it does: blocks any emoji, in the subject, the body or image `alt` text.
 
@@ -81,7 +98,7 @@ def emoji_used(ctx: Context) -> Iterator[Finding]:
     import emoji
 
     for where, text in (("subject", ctx.subject), ("body", ctx.analysis.text), ("alt text", ctx.analysis.alt_texts)):
-        if text.isascii() or _emoji_starts().isdisjoint(text):
+        if not _may_hold_emoji(text):
             continue  # no character that can begin an emoji: skip the (slow) tokenizer
         for found in emoji.emoji_list(text):
             if found["emoji"] not in _NOT_EMOJI:

@@ -43,7 +43,7 @@ ORDER_ID_RE = re.compile(r"(\d{3})(?<!\d{4})\s?[-‐‑‒–—―−]\s?(\d{7}
 # What a message has, for the rule gates (registry.Rule.gate): a rule whose gate names none of
 # its message's facts cannot fire and is not called. Besides these, every name the prefilter
 # reports for the message's normalised text is a fact ("marketing", "phone", ...).
-FACTS = frozenset({"links", "images", "styles", "breaks", "tables", "attachments", "non_ascii",
+FACTS = frozenset({"links", "mailto", "images", "styles", "breaks", "tables", "attachments", "non_ascii",
                    "review_request", "order_issue", "opted_out", "delivered"})
 
 
@@ -95,6 +95,8 @@ class Context:
         found = set(lexicons.candidates(analysis.norm_text))
         if analysis.links:
             found.add("links")
+            if any(link.scheme == "mailto" for link in analysis.links):
+                found.add("mailto")
         if analysis.images:
             found.add("images")
         if analysis.styles or analysis.font_tags or analysis.style_blocks or analysis.center_tags:

@@ -83,7 +83,7 @@ RULES: tuple[Rule, ...] = (
     Rule("CNT005", "opt-out-link", "block", content.opt_out_link, gate=when("links", "opt_out")),
     Rule("CNT006", "sensitive-content", "block", content.sensitive_content, gate=when("sensitive", "images")),
     Rule("CNT007", "tracking-pixel", "block", content.tracking_pixel, gate=when("images")),
-    Rule("CNT008", "contact-details", "block", content.contact_details, gate=when("links", "spaced_chars", "email", "phone")),
+    Rule("CNT008", "contact-details", "block", content.contact_details, gate=when("mailto", "spaced_chars", "email", "phone")),
     Rule("CNT009", "product-image", "block", content.product_image, gate=when("images")),
     Rule("CNT010", "unrelated-image", "warn", content.unrelated_image,
          default_for_config=lambda config: "block" if config.brand_image_hosts else "warn",

@@ -70,6 +70,37 @@ def test_cnt008_fires_on_contact_details(extra):
     assert "CNT008" in codes(request(body=f"{BODY} {extra}"), order())
 
 
+@pytest.mark.parametrize("extra", ["Mail: j o h n (a t) s h o p dot com", "Mail: j o h n at s h o p dot de",
+                                   "Mail: j o h n@s h o p.com"])
+def test_cnt008_fires_on_spaced_out_addresses(extra):
+    assert "CNT008" in codes(request(body=f"{BODY} {extra}"), order())
+
+
+def test_spaced_variant_is_only_skipped_where_it_cannot_hold_an_address():
+    """contact_details tries the variant without spaces only if "@", "at" or "a t" occurs: the
+    variant only loses spaces, and every "at" spelling of EMAIL_RE needs "@" or "at" in it."""
+    import random
+
+    from streams.policy.rules.content import _SPACED_CHARS_RE, EMAIL_RE
+
+    rng = random.Random(8)
+
+    def maybe_spaced(word: str) -> str:
+        return " ".join(word) if rng.random() < 0.5 else word
+
+    found = 0
+    for _ in range(30_000):
+        text = "".join([rng.choice(["", "x ", "mail: ", "a "]), maybe_spaced(rng.choice(["john", "jo", "t", "a"])),
+                        rng.choice(["@", " @ ", "(at)", " (a t) ", " at ", " a t ", "at", " ", "a"]),
+                        maybe_spaced(rng.choice(["shop", "at", "x"])),
+                        rng.choice([".", " . ", " dot ", " d o t ", "(dot)", " "]),
+                        maybe_spaced(rng.choice(["com", "de", "net"])), rng.choice(["", ".", " t"])])
+        if EMAIL_RE.search(_SPACED_CHARS_RE.sub(r"\1", text)):
+            found += 1
+            assert "@" in text or "at" in text or "a t" in text, text
+    assert found > 1000
+
+
 def test_cnt008_fires_on_mailto_links():
     assert "CNT008" in codes(html('<a href="mailto:me@shop.com">mail us</a>'), order())
 

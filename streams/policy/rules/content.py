@@ -106,7 +106,9 @@ def contact_details(ctx: Context) -> Iterator[Finding]:
     for mailto in (link for link in ctx.analysis.links if link.scheme == "mailto"):
         yield Finding(mailto.href[:200], "E-mail addresses are not allowed; buyers answer through Amazon.")
         return
-    spaced = lexicons.may_match("spaced_chars", text)   # "j o h n": also try with those spaces removed
+    # "j o h n (at) ...": also try with the spaces between single characters removed. That only
+    # removes spaces, so an address found there needs "@" or "at" (from "at" or "a t") here.
+    spaced = lexicons.may_match("spaced_chars", text) and ("@" in text or "at" in text or "a t" in text)
     for variant in (text, _SPACED_CHARS_RE.sub(r"\1", text)) if spaced else (text,):
         match = EMAIL_RE.search(variant) if lexicons.may_match("email", variant) else None
         if match:

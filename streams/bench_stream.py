@@ -307,6 +307,8 @@ def run_gateway(*, orders: int, requests: int, partitions: int, workers: int, st
             wall = time.monotonic() - started
             result = {"workers": workers, "partitions": partitions, "store": store, "orders": orders,
                       **throughput.summary()}
+            if result.get("decided", requests) < requests:
+                _report_stall(procs)
             result["worker_cpu_s"] = [round(cpu_seconds(w.proc.pid) - cpu_before[w.proc.pid], 2) for w in procs]
             result["broker_cpu_s"] = round(cpu_seconds(cluster.broker_pid) - broker_cpu_before, 2) \
                 if cluster.broker_pid else None
@@ -335,6 +337,29 @@ def run_gateway(*, orders: int, requests: int, partitions: int, workers: int, st
                 worker.stop()
             if cluster.broker:
                 cluster.broker.stop()
+
+
+def _report_stall(workers: list[Worker]) -> None:
+    """Requests left without a decision: say what the workers were doing (lag per partition,
+    their warnings), so a stalled run can be diagnosed from its output alone."""
+    import re
+    import urllib.request
+
+    for index, worker in enumerate(workers):
+        say(f"  worker {index} (pid {worker.proc.pid}, {'running' if worker.proc.poll() is None else 'exited'}):")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/metrics", timeout=5) as response:
+                text = response.read().decode()
+            for name in ("msggate_consumer_lag", "msggate_uncommitted_records"):
+                rows = re.findall(rf"^{name}\{{([^}}]*)\}} ([0-9.e+]+)$", text, re.M)
+                busy = [f"{labels} {float(value):,.0f}" for labels, value in rows if float(value) > 0]
+                say(f"    {name}: " + ("; ".join(busy) if busy else "0 everywhere"))
+        except OSError as exc:
+            say(f"    metrics unreadable: {exc}")
+        lines = [line for line in worker.log.read_text(errors="replace").splitlines()
+                 if ("WARNING" in line or "ERROR" in line) and "producer buffer full" not in line]
+        for line in lines[-15:]:
+            say(f"    {line[:220]}")
 
 
 def _wait_idle(workers: list[Worker], timeout: float) -> None:

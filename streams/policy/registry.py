@@ -1,7 +1,9 @@
 """The one table of rules: code -> rule (compare ruff's `codes.rs`).
 
 Codes are the public contract (RULES.md): never renumber, retire instead. Adding a rule is
-one function in its family module plus one line here plus its tests.
+one function in its family module plus one line here plus its tests. A `gate` is optional:
+give one when the rule can only fire on messages with certain facts (model.FACTS, or a
+prefilter name); tests/policy/test_gates.py then checks that it changes no decision.
 """
 from __future__ import annotations
 

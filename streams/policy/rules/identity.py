@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from functools import cache
 
 from .. import lexicons
+from ..analysis import byte_table, latin1_runs
 from ..model import Context, Finding
 
 
@@ -86,6 +87,9 @@ _WORD_LANGUAGE: dict[str, str] = {
     word: lang for lang, words in _FUNCTION_WORDS.items() for word in words
     if sum(word in other for other in _FUNCTION_WORDS.values()) == 1}
 _WORD_RE = re.compile(r"[^\W\d_]+")
+_WORD_TABLE = byte_table(re.compile(r"[^\W\d_]"))
+_WORD_LANGUAGE_LATIN1 = {word.encode("latin-1"): lang for word, lang in _WORD_LANGUAGE.items()
+                         if all(ord(c) < 256 for c in word)}   # no other word can be a Latin-1 run
 _CJK = re.compile(r"[\u3040-\u9fff]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 
@@ -97,7 +101,11 @@ def _clearly_written_in(expected: str, text: str, cjk: int) -> bool:
     if cjk:
         return False
     counts = dict.fromkeys(_FUNCTION_WORDS, 0)
-    counts.update(Counter(map(_WORD_LANGUAGE.get, _WORD_RE.findall(text.lower()))))   # counted in C
+    lowered = text.lower()
+    runs = latin1_runs(lowered, _WORD_TABLE)   # the same words as _WORD_RE, as bytes, faster
+    votes = map(_WORD_LANGUAGE.get, _WORD_RE.findall(lowered)) if runs is None \
+        else map(_WORD_LANGUAGE_LATIN1.get, runs)
+    counts.update(Counter(votes))   # counted in C
     counts.pop(None, None)
     own = counts.pop(expected, 0)
     return own >= 4 and own >= 3 * max(counts.values())

@@ -58,6 +58,13 @@ def test_lng001_silent_on_short_text_and_unknown_locale():
     assert "LNG001" not in codes(request(body=TEXTS["de"] + ORDER_ID), order(buyer_locale="nl_NL"))
 
 
+@pytest.mark.parametrize("words,judged", [(5, False), (6, True)])
+def test_lng001_judges_from_six_words(words, judged):
+    """Six words, however spaced, are judged; five are not (German text to an English buyer)."""
+    body = "  \n ".join("Lieferung Ihres Sofas ist leider verspätet heute".split()[:words]) + "  "
+    assert ("LNG001" in codes(request(subject="Sofa", body=body), order(buyer_locale="en_US"))) is judged
+
+
 def issue(body: str) -> dict:
     return request(contact_reason="order_issue", body=f"Order {ORDER_ID}: {body}")
 

@@ -94,21 +94,27 @@ _CJK = re.compile(r"[\u3040-\u9fff]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 
 
+def _is_latin1(text: str) -> bool:
+    """No CJK character can be in it (one C pass; most European text)."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _clearly_written_in(expected: str, text: str, cjk: int) -> bool:
     """True when the text is beyond doubt in `expected` (never True for another language)."""
     if expected == "ja":
         return len(_KANA.findall(text)) >= MIN_CJK_CHARS
     if cjk:
         return False
-    counts = dict.fromkeys(_FUNCTION_WORDS, 0)
     lowered = text.lower()
     runs = latin1_runs(lowered, _WORD_TABLE)   # the same words as _WORD_RE, as bytes, faster
-    votes = map(_WORD_LANGUAGE.get, _WORD_RE.findall(lowered)) if runs is None \
-        else map(_WORD_LANGUAGE_LATIN1.get, runs)
-    counts.update(Counter(votes))   # counted in C
-    counts.pop(None, None)
-    own = counts.pop(expected, 0)
-    return own >= 4 and own >= 3 * max(counts.values())
+    votes = Counter(map(_WORD_LANGUAGE.get, _WORD_RE.findall(lowered)) if runs is None
+                    else map(_WORD_LANGUAGE_LATIN1.get, runs))   # counted in C; a missing language is 0
+    own = votes[expected]
+    return own >= 4 and own >= 3 * max(votes[other] for other in _FUNCTION_WORDS if other != expected)
 
 
 def wrong_language(ctx: Context) -> Iterator[Finding]:
@@ -129,8 +135,8 @@ def wrong_language(ctx: Context) -> Iterator[Finding]:
     if expected not in SUPPORTED_LANGUAGES:
         return
     text = _strip_for_language(ctx.analysis.text)
-    cjk = 0 if text.isascii() else len(_CJK.findall(text))
-    if len(text.split()) < MIN_WORDS and cjk < MIN_CJK_CHARS:
+    cjk = 0 if text.isascii() or _is_latin1(text) else len(_CJK.findall(text))
+    if len(text.split(None, MIN_WORDS - 1)) < MIN_WORDS and cjk < MIN_CJK_CHARS:   # splits 6 words at most
         return
     if _clearly_written_in(expected, text, cjk):
         return

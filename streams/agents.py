@@ -19,11 +19,11 @@ from faust.stores.memory import Store as MemoryStore
 
 from . import store
 from .config import Config
-from .policy.engine import warm_up
 from .gateway import (BUYER_EVENTS_TOPIC, DEAD_LETTER_TOPIC, INPUT_TOPICS, ORDER_UPDATES_TOPIC,
-                      PENDING_EXPIRY_TOPIC, ROUTE_TOPICS, SELLER_STAGE_TOPIC, counts_toward_cap, decide,
-                      expire_order, expired_orders, expired_seller_keys, on_buyer_message, on_order_event,
-                      on_order_update, on_seller_message, order_cutoff, seller_sweep_messages)
+                      PENDING_EXPIRY_TOPIC, ROUTE_TOPICS, SELLER_STAGE_TOPIC, TABLE_NAMES, counts_toward_cap,
+                      decide, expire_order, expired_orders, expired_seller_keys, on_buyer_message,
+                      on_order_event, on_order_update, on_seller_message, order_cutoff, seller_sweep_messages)
+from .policy.engine import warm_up
 from .records import InvalidRecord, decode_message_request, decode_order_event
 from .state import ForeignEvent, is_known
 from .timeutil import format_ts, utcnow
@@ -76,6 +76,7 @@ def register_agents(app: faust.App, config: Config) -> None:
     grace = config.gateway.grace_period_seconds
     warm_up()
     app.msggate_tables = {"orders": orders, "pending": pending, "buyers": buyers, "sellers": sellers}
+    assert tuple(app.msggate_tables) == TABLE_NAMES   # kafka_admin creates their changelogs by these names
 
     async def to_dead_letter(message, reason: str, kind: str) -> None:
         metrics.DEAD_LETTERS.labels(kind=kind).inc()

@@ -8,6 +8,7 @@ import orjson
 from faust.serializers import codecs
 
 from . import store as budgeted_store
+from .gateway import APP_ID
 
 
 class OrjsonCodec(codecs.Codec):
@@ -28,7 +29,7 @@ def make_app(bootstrap: str, *, partitions: int, store: str = "memory://", web_p
              data_dir: str | None = None, processing_guarantee: str = "at_least_once") -> faust.App:
     budgeted_store.install()   # rocksdb:// -> one memory budget for all tables and partitions
     return faust.App(
-        "msggate",
+        APP_ID,
         broker=[f"kafka://{server}" for server in bootstrap.split(",")],
         store=store,
         topic_partitions=partitions,

@@ -32,6 +32,10 @@ PENDING_EXPIRY_TOPIC = "msggate.pending-expiry"
 SELLER_STAGE_TOPIC = "msggate.seller-stage"
 INTERNAL_TOPICS = (BUYER_EVENTS_TOPIC, ORDER_UPDATES_TOPIC, PENDING_EXPIRY_TOPIC, SELLER_STAGE_TOPIC)
 GATEWAY_TOPICS = (*INPUT_TOPICS, *OUTPUT_TOPICS)
+# The Faust app id and its tables; Faust names each table's changelog "<app id>-<table>-changelog".
+APP_ID = "msggate"
+TABLE_NAMES = ("orders", "pending", "buyers", "sellers")
+CHANGELOG_TOPICS = tuple(f"{APP_ID}-{name}-changelog" for name in TABLE_NAMES)
 MAX_ORDERS_PER_BUYER = 2_000
 
 

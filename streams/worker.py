@@ -9,8 +9,8 @@ import sys
 import structlog
 
 from .config import Config, ConfigError
-from .gateway import INPUT_TOPICS, INTERNAL_TOPICS
-from .kafka_admin import partition_counts
+from .gateway import CHANGELOG_TOPICS, INPUT_TOPICS, INTERNAL_TOPICS
+from .kafka_admin import create_topics, partition_counts
 
 
 def configure_logging(level: str = "info") -> None:
@@ -42,7 +42,11 @@ def build(bootstrap: str, config: Config, *, web_port: int, store: str, data_dir
     if len(partitions) != 1:
         raise RuntimeError(f"input and internal topics must have one partition count (co-partitioning), "
                            f"found {sorted(partitions)}")
-    app = make_app(bootstrap, partitions=partitions.pop(), store=store, web_port=web_port, data_dir=data_dir,
+    partition_count = partitions.pop()
+    # Topics made by an older `msggate topics create` lack the changelogs; they must exist before
+    # Faust's group assignment (see kafka_admin.create_topics), so the worker makes them itself.
+    asyncio.run(create_topics(bootstrap, partition_count, only=CHANGELOG_TOPICS))
+    app = make_app(bootstrap, partitions=partition_count, store=store, web_port=web_port, data_dir=data_dir,
                    processing_guarantee=config.gateway.processing_guarantee)
     register_agents(app, config)
     register_views(app, bootstrap)

@@ -14,7 +14,7 @@ def register(sub, add_bootstrap, add_config) -> None:
     p = sub.add_parser("topics", help="create or list the gateway topics")
     tsub = p.add_subparsers(dest="topics_command", metavar="SUBCOMMAND")
     tsub.required = True
-    c = tsub.add_parser("create", help="create every gateway topic (idempotent)")
+    c = tsub.add_parser("create", help="create every gateway and internal topic and the tables' changelogs (idempotent)")
     add_bootstrap(c)
     c.add_argument("--partitions", type=int, default=4, help="partitions per topic (default 4)")
     c.set_defaults(func=cmd_topics_create)
@@ -90,12 +90,13 @@ def cmd_topics_create(args) -> int:
 
 
 def cmd_topics_list(args) -> int:
-    from ..gateway import GATEWAY_TOPICS, INTERNAL_TOPICS
+    from ..gateway import CHANGELOG_TOPICS, GATEWAY_TOPICS, INTERNAL_TOPICS
     from ..kafka_admin import partition_counts
 
     counts = asyncio.run(partition_counts(args.bootstrap_servers))
-    for topic in (*GATEWAY_TOPICS, *INTERNAL_TOPICS):
-        print(f"{topic:<28} {counts[topic]} partitions" if topic in counts else f"{topic:<28} MISSING")
+    for topic in (*GATEWAY_TOPICS, *INTERNAL_TOPICS, *CHANGELOG_TOPICS):
+        missing = "MISSING (a worker creates it at start)" if topic in CHANGELOG_TOPICS else "MISSING"
+        print(f"{topic:<28} {counts[topic]} partitions" if topic in counts else f"{topic:<28} {missing}")
     return 0 if all(t in counts for t in GATEWAY_TOPICS) else 1
 
 

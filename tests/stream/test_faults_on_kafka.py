@@ -156,7 +156,11 @@ def test_rebalance_to_a_second_worker_and_back_loses_nothing(gateway, worker, br
     gateway.send([("messages.requests", r, None) for r in stream[2000:]])
     found = gateway.collect(lambda f: ids <= {r.get("message_id") for _, r in f}, timeout=240)
     decided = {r["message_id"] for _, r in found if r.get("message_id") in ids}
-    assert ids <= decided, f"{len(ids - decided)} lost"
+    lost = sorted(ids - decided, key=lambda m: int(m.split("-")[1]))
+    # Which ones, where (their orders' partitions follow from the ids) and what the workers logged:
+    # one CI run lost 53 here and said nothing more.
+    assert not lost, (f"{len(lost)} lost: {lost[:20]}\n--- first worker ---\n{worker.tail()}"
+                      f"\n--- second worker ---\n{second.tail()}")
     approved_reviews = defaultdict(set)
     for topic, record in found:
         if record.get("message_id") in ids and topic == "messages.approved" \

@@ -74,7 +74,8 @@ def bench_engine(count: int, json_out: str | None) -> int:
     elapsed = time.perf_counter() - started
     timings.sort()
     result = {"bench": "engine", "messages": count, "blocked": blocked, "msgs_per_s": round(count / elapsed),
-              "p50_us": round(timings[len(timings) // 2] * 1e6), "p99_us": round(timings[int(len(timings) * 0.99)] * 1e6), "warm_up_s": round(warm_up_s, 2)}
+              "p50_us": round(timings[len(timings) // 2] * 1e6), "p99_us": round(timings[int(len(timings) * 0.99)] * 1e6),
+              "warm_up_s": round(warm_up_s, 2)}
     if json_out:
         with open(json_out, "wb") as handle:
             handle.write(orjson.dumps(result))

@@ -24,8 +24,8 @@ seller's settings once and caches the result, so the hot path never parses anyth
 from __future__ import annotations
 
 import tomllib
-from functools import lru_cache
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 

@@ -63,6 +63,15 @@ def byte_table(token: re.Pattern) -> bytes:
     return bytes(code if token.fullmatch(chr(code)) else 0x20 for code in range(256))
 
 
+def is_latin1(text: str) -> bool:
+    """Every character below U+0100 (German, French, Spanish, Italian text): one C pass."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def latin1_runs(text: str, table: bytes) -> list[bytes] | None:
     """The maximal runs of characters `table` keeps, as Latin-1 bytes, in order: what
     `re.findall(token + "+", text)` returns, at half its cost (German, French, Spanish and Italian

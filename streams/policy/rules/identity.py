@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from functools import cache
 
 from .. import lexicons
-from ..analysis import byte_table, latin1_runs
+from ..analysis import byte_table, is_latin1, latin1_runs
 from ..model import Context, Finding
 
 
@@ -94,15 +94,6 @@ _CJK = re.compile(r"[\u3040-\u9fff]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 
 
-def _is_latin1(text: str) -> bool:
-    """No CJK character can be in it (one C pass; most European text)."""
-    try:
-        text.encode("latin-1")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _clearly_written_in(expected: str, text: str, cjk: int) -> bool:
     """True when the text is beyond doubt in `expected` (never True for another language)."""
     if expected == "ja":
@@ -135,7 +126,7 @@ def wrong_language(ctx: Context) -> Iterator[Finding]:
     if expected not in SUPPORTED_LANGUAGES:
         return
     text = _strip_for_language(ctx.analysis.text)
-    cjk = 0 if text.isascii() or _is_latin1(text) else len(_CJK.findall(text))
+    cjk = 0 if text.isascii() or is_latin1(text) else len(_CJK.findall(text))   # no CJK below U+0100
     if len(text.split(None, MIN_WORDS - 1)) < MIN_WORDS and cjk < MIN_CJK_CHARS:   # splits 6 words at most
         return
     if _clearly_written_in(expected, text, cjk):

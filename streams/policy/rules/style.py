@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from functools import cache
 
 from .. import lexicons
-from ..analysis import byte_table, css_length_px, latin1_runs
+from ..analysis import byte_table, css_length_px, is_latin1, latin1_runs
 from ..model import Context, Finding
 
 
@@ -78,11 +78,9 @@ def _latin1_emoji_starts() -> tuple[str, ...]:
 def _may_hold_emoji(text: str) -> bool:
     if text.isascii():
         return False
-    try:
-        text.encode("latin-1")   # German, French, Spanish, Italian text: one C pass
-    except UnicodeEncodeError:
-        return not _emoji_starts().isdisjoint(text)
-    return any(start in text for start in _latin1_emoji_starts())
+    if is_latin1(text):
+        return any(start in text for start in _latin1_emoji_starts())
+    return not _emoji_starts().isdisjoint(text)
 
 
 def emoji_used(ctx: Context) -> Iterator[Finding]:
@@ -107,7 +105,7 @@ def emoji_used(ctx: Context) -> Iterator[Finding]:
 
 
 def _px(value: str | None, max_width: int) -> float | None:
-    from ..analysis import byte_table, css_length_px, latin1_runs
+    from ..analysis import byte_table, css_length_px, is_latin1, latin1_runs
 
     return css_length_px(value, max_width)
 

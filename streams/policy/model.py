@@ -35,6 +35,8 @@ class Caseless:
         if text.isascii():
             return self.lowered.search(text.lower())
         return self.caseless.search(text)
+
+
 # "(\d{3})(?<!\d{4})" is "(?<!\d)(\d{3})" (no digit before the three): a pattern that starts with a
 # digit class lets `re` skip to candidate positions, one that starts with a lookbehind does not (-40%).
 ORDER_ID_RE = re.compile(r"(\d{3})(?<!\d{4})\s?[-‐‑‒–—―−]\s?(\d{7})\s?[-‐‑‒–—―−]\s?(\d{7})(?!\d)")

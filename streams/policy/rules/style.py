@@ -104,12 +104,6 @@ def emoji_used(ctx: Context) -> Iterator[Finding]:
                 return
 
 
-def _px(value: str | None, max_width: int) -> float | None:
-    from ..analysis import byte_table, css_length_px, is_latin1, latin1_runs
-
-    return css_length_px(value, max_width)
-
-
 def oversized_image(ctx: Context) -> Iterator[Finding]:
     """What it does: blocks images wider than 80% of the maximum content width (600 px by default).
 
@@ -121,7 +115,7 @@ def oversized_image(ctx: Context) -> Iterator[Finding]:
     """
     limit = 0.8 * ctx.config.max_width_px
     for image in ctx.analysis.images:
-        width = _px(image.width, ctx.config.max_width_px)
+        width = css_length_px(image.width, ctx.config.max_width_px)
         if width is not None and width > limit:
             yield Finding(f'<img src="{image.src[:120]}" width="{image.width}">',
                           f"Images may be at most {limit:.0f} px wide (80% of {ctx.config.max_width_px} px).")
@@ -144,7 +138,7 @@ def wide_margin(ctx: Context) -> Iterator[Finding]:
     for use in ctx.analysis.styles:
         if use.prop in _SPACING:
             for part in use.value.split():
-                px = _px(part, ctx.config.max_width_px)
+                px = css_length_px(part, ctx.config.max_width_px)
                 if px is not None and px > limit:
                     yield Finding(use.snippet, f"Margins and padding may be at most {limit:.0f} px "
                                                f"(20% of {ctx.config.max_width_px} px).")

@@ -25,7 +25,7 @@ from .gateway import (BUYER_EVENTS_TOPIC, DEAD_LETTER_TOPIC, INPUT_TOPICS, ORDER
                       PENDING_EXPIRY_TOPIC, ROUTE_TOPICS, SELLER_STAGE_TOPIC, TABLE_NAMES, BufferedTable,
                       SellerHops, counts_toward_cap, decide, expire_order, expired_orders, expired_seller_keys,
                       on_buyer_message, on_order_event, on_order_update, on_seller_message, order_cutoff,
-                      seller_hop_messages, seller_sweep_messages)
+                      seller_hop_messages, seller_partition, seller_sweep_messages)
 from .policy.engine import warm_up
 from .records import InvalidRecord, decode_message_request, decode_order_event
 from .state import ForeignEvent, is_known
@@ -37,7 +37,7 @@ MAX_PENDING_PER_ORDER = 50
 MAX_SWEPT_PER_RUN = 100_000
 # The order stage takes up to this many records at a time, or what arrived within this time.
 ORDER_BATCH_MAX = 500
-ORDER_BATCH_WITHIN_S = 0.005
+ORDER_BATCH_WITHIN_S = 0.01
 
 
 def set_current_event(event) -> None:
@@ -122,13 +122,20 @@ def register_agents(app: faust.App, config: Config) -> None:
     async def finish(decision: dict, started: float, partition: int) -> None:
         """Route a per-order decision; approved proactive messages first pass the seller stage."""
         if counts_toward_cap(decision, config):
-            seller_hops.add({"type": "decision", "decision": decision, "partition": partition})
+            to_seller_stage({"type": "decision", "decision": decision, "partition": partition})
         else:
             await route(decision, started)
 
+    def seller_partitions() -> int:
+        # the topic's own count once the consumer knows it (created by `topics create`)
+        return app.consumer.topic_partitions(SELLER_STAGE_TOPIC) or app.conf.topic_partitions
+
+    def to_seller_stage(message: dict) -> None:
+        seller_hops.add(message, seller_partitions())
+
     async def send_seller_hops() -> None:
-        for key, value in seller_hops.records():
-            await seller_topic.send(key=key, value=value)
+        for partition, key, value in seller_hops.records():
+            await seller_topic.send(key=key, value=value, partition=partition)
 
     # In memory, per worker: parked requests per input partition (after a restart the restored
     # ones are not counted, so the bound holds within a factor of two).
@@ -183,7 +190,7 @@ def register_agents(app: faust.App, config: Config) -> None:
         for buyer_message in outcome.buyer_messages:
             await buyer_events.send(key=buyer_message["buyer_id"].encode(), value=orjson.dumps(buyer_message))
         for seller_message in outcome.seller_messages:
-            seller_hops.add(seller_message)
+            to_seller_stage(seller_message)
         if outcome.changed and is_known(outcome.record):
             await release_pending(event["order_id"])
 
@@ -344,7 +351,8 @@ def register_agents(app: faust.App, config: Config) -> None:
                        if (fresh := [k for k in keys if ask_once(k)])}
             for message in seller_sweep_messages(expired, now.date()):
                 sellers_found += len(message["keys"])
-                await seller_topic.send(key=message["seller_id"].encode(), value=orjson.dumps(message))
+                await seller_topic.send(key=message["seller_id"].encode(), value=orjson.dumps(message),
+                                        partition=seller_partition(message["seller_id"], seller_partitions()))
             if sellers_found >= MAX_SWEPT_PER_RUN:
                 break
         if orders_found or sellers_found:

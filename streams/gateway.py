@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import orjson
+from aiokafka.partitioner import murmur2
 
 from .config import Config
 from .policy.engine import VOLUME_CODE, apply_volume, evaluate
@@ -273,50 +274,59 @@ def on_seller_message(sellers: MutableMapping[str, Any], message: dict, config: 
     return SellerOutcome(final, None, {**usage, "sent_today": counts["sent"]})
 
 
-# --- batching: one hop record per seller and order-stage batch ---------------------------------
-# The order stage works in batches (agents.py, `take_events`); what a batch sends to one seller
-# travels as one record, `{"type": "batch", "messages": [...]}`, and the seller stage applies it
-# through a BufferedTable: forty approvals of one seller in a batch cost one consumed record and
-# one write of the day count instead of forty of each. Single messages (sweeps, and hops written
-# before batching existed) keep their own shape.
+# --- batching: one hop record per seller-stage partition and order-stage batch ------------------
+# The order stage works in batches (agents.py, `take_events`); what a batch sends to one
+# seller-stage partition travels as one record, `{"type": "batch", "messages": [...]}`, and the
+# seller stage applies it through a BufferedTable: forty approvals in a batch cost one consumed
+# record and one write per day count instead of forty of each. Single messages (sweeps, and hops
+# written before batching existed) keep their own shape.
 
 SELLER_HOP_MAX_BYTES = 256 * 1024   # well under Kafka's default 1 MB record limit
 
 
+def seller_partition(seller_id: str, partitions: int) -> int:
+    """The seller-stage partition of a seller: the producer's default partitioner (murmur2 of the
+    key, as Kafka's Java client), so records sent with it and records keyed by seller_id meet."""
+    return (murmur2(seller_id.encode()) & 0x7FFFFFFF) % partitions
+
+
 class SellerHops:
-    """Collects the seller-stage messages of one order-stage batch, grouped by seller, and
-    packs them into records of at most `max_bytes` (a message larger than that travels alone)."""
+    """Collects the seller-stage messages of one order-stage batch, grouped by the seller-stage
+    partition of their seller, and packs them into records of at most `max_bytes` (a message
+    larger than that travels alone). A seller's messages keep their order."""
 
     def __init__(self, max_bytes: int = SELLER_HOP_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
-        self._pending: dict[str, list[bytes]] = {}
-        self._sizes: dict[str, int] = {}
-        self._full: list[tuple[str, list[bytes]]] = []
-
-    def add(self, message: dict) -> None:
-        seller_id = message["seller_id"] if "seller_id" in message else message["decision"]["seller_id"]
-        encoded = orjson.dumps(message)
-        parts = self._pending.setdefault(seller_id, [])
-        if parts and self._sizes[seller_id] + len(encoded) > self.max_bytes:
-            self._full.append((seller_id, parts))
-            parts = self._pending[seller_id] = []
-            self._sizes[seller_id] = 0
-        parts.append(encoded)
-        self._sizes[seller_id] = self._sizes.get(seller_id, 0) + len(encoded) + 1
-
-    def __len__(self) -> int:
-        return sum(map(len, self._pending.values())) + sum(len(parts) for _, parts in self._full)
+        self.clear()
 
     def clear(self) -> None:
-        self._pending, self._sizes, self._full = {}, {}, []
+        self._pending: dict[int, tuple[bytes, list[bytes]]] = {}   # partition -> (key, messages)
+        self._sizes: dict[int, int] = {}
+        self._full: list[tuple[int, bytes, list[bytes]]] = []
 
-    def records(self) -> Iterator[tuple[bytes, bytes]]:
-        """(key, value) per record to send, keyed by seller_id; empties the collector."""
-        chunks = self._full + list(self._pending.items())
+    def add(self, message: dict, partitions: int) -> None:
+        seller_id = message["seller_id"] if "seller_id" in message else message["decision"]["seller_id"]
+        partition = seller_partition(seller_id, partitions)
+        encoded = orjson.dumps(message)
+        key, parts = self._pending.setdefault(partition, (seller_id.encode(), []))
+        if parts and self._sizes[partition] + len(encoded) > self.max_bytes:
+            self._full.append((partition, key, parts))
+            key, parts = self._pending[partition] = (seller_id.encode(), [])
+            self._sizes[partition] = 0
+        parts.append(encoded)
+        self._sizes[partition] = self._sizes.get(partition, 0) + len(encoded) + 1
+
+    def __len__(self) -> int:
+        return sum(len(parts) for _, parts in self._pending.values()) + sum(len(p) for _, _, p in self._full)
+
+    def records(self) -> Iterator[tuple[int, bytes, bytes]]:
+        """(partition, key, value) per record to send; empties the collector. The key is the
+        first message's seller_id (records carry several sellers; it is for people reading)."""
+        chunks = self._full + [(partition, key, parts) for partition, (key, parts) in self._pending.items()]
         self.clear()
-        for seller_id, parts in chunks:
+        for partition, key, parts in chunks:
             value = parts[0] if len(parts) == 1 else b'{"type":"batch","messages":[' + b",".join(parts) + b"]}"
-            yield seller_id.encode(), value
+            yield partition, key, value
 
 
 def seller_hop_messages(hop: dict) -> list[dict]:

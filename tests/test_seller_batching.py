@@ -1,5 +1,5 @@
-"""Batched seller-stage hops: the order stage packs a batch's messages per seller into one
-record (SellerHops) and the seller stage applies it through a BufferedTable. Batching must
+"""Batched seller-stage hops: the order stage packs a batch's messages per seller-stage partition
+into one record (SellerHops) and the seller stage applies it through a BufferedTable. Batching must
 change the number of records and table writes, never a decision or a count."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from streams.config import Config
-from streams.gateway import (BufferedTable, SellerHops, on_seller_message, seller_hop_messages)
+from streams.gateway import BufferedTable, SellerHops, on_seller_message, seller_hop_messages, seller_partition
 from streams.policy.engine import evaluate
 from tests.helpers import order, request
 
@@ -97,14 +97,14 @@ def test_batched_hops_decide_and_count_exactly_as_one_by_one(seed):
         size = rng.randint(1, 30)
         hops = SellerHops()
         for message in traffic[start:start + size]:
-            hops.add(message)
-        for _key, value in hops.records():
+            hops.add(message, partitions=2)
+        for _partition, _key, value in hops.records():
             buffered = BufferedTable(batched)
             got += [(m, on_seller_message(buffered, m, config)) for m in seller_hop_messages(orjson.loads(value))]
             buffered.flush()
         start += size
 
-    # Grouping by seller reorders messages across sellers, never within one: compare per message.
+    # Grouping by partition reorders messages across partitions, never within a seller: compare per message.
     by_id = {}
     for message, outcome in got:
         by_id.setdefault(orjson.dumps(message), []).append(_summary(outcome))
@@ -129,34 +129,52 @@ def test_a_replayed_batch_counts_nothing_twice():
     assert sellers["d|SA|" + US + "|2026-11-09"]["orders"] == 1
 
 
-def test_seller_hops_group_per_seller_keep_order_and_respect_the_size_limit():
+def test_seller_hops_group_per_partition_keep_each_sellers_order_and_respect_the_size_limit():
     hops = SellerHops(max_bytes=4_000)
-    sent = [_decision(seller, n) for n in range(12) for seller in ("SA", "SB")]
-    big = _decision("SA", 99)
+    sellers = [f"S{n}" for n in range(6)]
+    sent = [_decision(seller, n) for n in range(8) for seller in sellers]
+    big = _decision("S0", 99)
     big["decision"]["request"]["body"] = "x" * 10_000          # larger than a record may be: goes alone
     for message in sent + [big]:
-        hops.add(message)
-    assert len(hops) == 25
+        hops.add(message, partitions=3)
+    assert len(hops) == len(sent) + 1
     records = list(hops.records())
     assert len(hops) == 0 and list(hops.records()) == []
-    per_seller: dict[bytes, list[dict]] = {}
-    for key, value in records:
+    per_seller: dict[str, list[dict]] = {}
+    for partition, key, value in records:
         members = seller_hop_messages(orjson.loads(value))
-        assert {m["decision"]["seller_id"] for m in members} == {key.decode()}
+        assert {seller_partition(m["decision"]["seller_id"], 3) for m in members} == {partition}
+        assert key.decode() == members[0]["decision"]["seller_id"]
         if len(members) > 1:
             assert len(value) <= 4_000
-        per_seller.setdefault(key, []).extend(members)
-    assert per_seller[b"SA"] == [m for m in sent if m["decision"]["seller_id"] == "SA"] + [big]
-    assert per_seller[b"SB"] == [m for m in sent if m["decision"]["seller_id"] == "SB"]
+        for member in members:
+            per_seller.setdefault(member["decision"]["seller_id"], []).append(member)
+    for seller in sellers:
+        expected = [m for m in sent if m["decision"]["seller_id"] == seller] + ([big] if seller == "S0" else [])
+        assert per_seller[seller] == expected
+    assert len({partition for partition, _, _ in records}) == len({seller_partition(s, 3) for s in sellers})
     assert len(records) > 3    # the limit split them
+
+
+def test_seller_partition_is_the_producers_default_partitioner():
+    """Sweeps and old hops are keyed by seller_id and placed by the producer's partitioner:
+    batched hops must reach the same partition for the same seller."""
+    from aiokafka.partitioner import DefaultPartitioner
+
+    partitioner = DefaultPartitioner()
+    for partitions in (1, 3, 8, 12):
+        every = list(range(partitions))
+        for n in range(300):
+            seller = f"A{n * 7919:X}SELLER"
+            assert seller_partition(seller, partitions) == partitioner(seller.encode(), every, every)
 
 
 def test_a_single_message_keeps_its_own_shape():
     hops = SellerHops()
     message = _placed("SA", 1, date(2026, 11, 9), [0, 1])
-    hops.add(message)
-    [(key, value)] = hops.records()
-    assert key == b"SA" and orjson.loads(value) == message
+    hops.add(message, partitions=8)
+    [(partition, key, value)] = hops.records()
+    assert partition == seller_partition("SA", 8) and key == b"SA" and orjson.loads(value) == message
     assert seller_hop_messages(orjson.loads(value)) == [message]
 
 

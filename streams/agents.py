@@ -115,8 +115,8 @@ def register_agents(app: faust.App, config: Config) -> None:
                   codes=[v["code"] for v in decision["violations"]])
         await out[decision["route"]].send(key=decision["order_id"].encode(), value=orjson.dumps(decision))
 
-    # What the current order-stage batch sends to the seller stage: one record per seller, sent
-    # when the batch is done (before its events are acknowledged).
+    # What the current order-stage batch sends to the seller stage: one record per seller-stage
+    # partition, sent when the batch is done (before its events are acknowledged).
     seller_hops = SellerHops()
 
     async def finish(decision: dict, started: float, partition: int) -> None:

@@ -120,7 +120,13 @@ def test_sigkill_mid_stream_loses_nothing_and_approves_no_review_twice(gateway, 
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "fault-report.txt").write_text(report + "\n")
 
-    assert not lost, f"{len(lost)} requests without a decision, e.g. {sorted(lost)[:5]}"
+    # On failure, say where to look: dead letters (they carry no message_id at the top level)
+    # and what the worker logged (one run lost whole seller-stage records skipped after a restart).
+    dead = [r.get("reason", "")[:200] for topic, r in found if topic == "messages.dead-letter"]
+    errors = [line[:300] for line in worker.log.read_text(errors="replace").splitlines()
+              if "ERROR" in line or "Traceback" in line or "failed" in line][-20:]
+    assert not lost, (f"{len(lost)} requests without a decision, e.g. {sorted(lost)[:5]}; dead letters: "
+                      f"{len(dead)} {dead[:5]}\nworker errors:\n" + "\n".join(errors))
     assert not double_approved, double_approved[:5]
     assert not differing, differing[:5]
     assert not opted_out_approved, opted_out_approved[:5]

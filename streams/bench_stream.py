@@ -411,7 +411,7 @@ def run_baseline(*, requests: int, partitions: int, bootstrap: str | None, keys:
     with tempfile.TemporaryDirectory(prefix="msggate-baseline-") as tmp:
         folder = Path(tmp)
         cluster = start_cluster(bootstrap, partitions, folder)
-        asyncio.run(_create(cluster.bootstrap, ["bench.baseline.in", "bench.baseline.out"], partitions))
+        asyncio.run(create_topics(cluster.bootstrap, partitions, only=("bench.baseline.in", "bench.baseline.out")))
         worker = None
         try:
             say("  starting the trivial Faust pipeline ...")
@@ -444,17 +444,6 @@ def _baseline_records(count: int, keys: int, rng: random.Random, prefix: str) ->
         key = f"k{rng.randrange(keys)}"
         out.append((key.encode(), orjson.dumps({"id": f"{prefix}-{n}", "key": key, "body": padding}), f"{prefix}-{n}"))
     return out
-
-
-async def _create(bootstrap: str, names: list[str], partitions: int) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names])
-    finally:
-        await admin.close()
 
 
 # --- the command -----------------------------------------------------------------------------

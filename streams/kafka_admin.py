@@ -20,7 +20,8 @@ async def create_topics(bootstrap: str, partitions: int, replication: int = 1, *
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [t for t in (only or (*GATEWAY_TOPICS, *INTERNAL_TOPICS, *CHANGELOG_TOPICS)) if t not in existing]
+        every = (*GATEWAY_TOPICS, *INTERNAL_TOPICS, *CHANGELOG_TOPICS) if only is None else only
+        wanted = [t for t in every if t not in existing]
         compacted = {BUYER_EVENTS_TOPIC, *CHANGELOG_TOPICS}
         new = [NewTopic(t, num_partitions=partitions, replication_factor=replication,
                         topic_configs={"cleanup.policy": "compact"} if t in compacted else {})

@@ -30,6 +30,24 @@ from .timeutil import format_ts, utcnow
 from .web import metrics
 
 log = structlog.get_logger("msggate")
+
+
+async def held_events(stream):
+    """`stream.events()`, each event held until the agent's body is done with it.
+
+    Faust's stream acks an event in a `finally` around its `yield`, so when the agent is
+    cancelled half-way through one (worker stop, SIGTERM), closing the generator acks it and the
+    stop's commit passes a record whose decision or hop was never sent: lost (seen in the
+    rebalance fault test: one request, on the worker that was stopped). One more reference per
+    event, released only once the body has finished, leaves a cancelled event unacked; it is
+    read again after the restart."""
+    async for event in stream.events():
+        message = event.message
+        message.incref()
+        yield event
+        message.decref()   # not reached when the body is cancelled: the stream's ack then keeps one
+
+
 MAX_PENDING_PER_ORDER = 50
 MAX_SWEPT_PER_RUN = 100_000
 
@@ -165,7 +183,7 @@ def register_agents(app: faust.App, config: Config) -> None:
 
     @app.agent(main_topics, concurrency=1)
     async def gateway(stream):
-        async for event in stream.events():
+        async for event in held_events(stream):
             message = event.message
             started = time.perf_counter()
             try:
@@ -196,7 +214,7 @@ def register_agents(app: faust.App, config: Config) -> None:
 
     @app.agent(buyer_topic, concurrency=1)
     async def buyer_stage(stream):
-        async for event in stream.events():
+        async for event in held_events(stream):
             try:
                 for update in on_buyer_message(buyers, orjson.loads(event.message.value)):
                     await send_order_update(update)
@@ -205,7 +223,7 @@ def register_agents(app: faust.App, config: Config) -> None:
 
     @app.agent(seller_topic, concurrency=1)
     async def seller_stage(stream):
-        async for event in stream.events():
+        async for event in held_events(stream):
             started = time.perf_counter()
             try:
                 outcome = on_seller_message(sellers, orjson.loads(event.message.value), config)

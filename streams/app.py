@@ -8,6 +8,7 @@ import orjson
 from faust.serializers import codecs
 
 from . import store as budgeted_store
+from .consumer import GatewayApp
 from .gateway import APP_ID
 
 
@@ -28,7 +29,8 @@ codecs.register("orjson", OrjsonCodec())
 def make_app(bootstrap: str, *, partitions: int, store: str = "memory://", web_port: int = 6066,
              data_dir: str | None = None, processing_guarantee: str = "at_least_once") -> faust.App:
     budgeted_store.install()   # rocksdb:// -> one memory budget for all tables and partitions
-    return faust.App(
+    # GatewayApp: Faust's app with a consumer that does not commit past records it never saw.
+    return GatewayApp(
         APP_ID,
         broker=[f"kafka://{server}" for server in bootstrap.split(",")],
         store=store,

@@ -20,6 +20,12 @@ DECISIONS_BY_SELLER_BUCKET = Counter(
     "`msggate stats --seller` names the sellers)", ["route", "seller_bucket"])
 CONSUMER_LAG = Gauge("msggate_consumer_lag", "Records not yet read, per assigned input partition",
                      ["topic", "partition"])
+CONSUMER_REFETCHES = Gauge("msggate_consumer_refetches",
+                           "Jumps in input offsets refetched instead of committed unseen (streams/consumer.py), "
+                           "since the worker started")
+CONSUMER_GAPS_ACCEPTED = Gauge("msggate_consumer_gaps_accepted",
+                               "Offset gaps confirmed by a refetch and skipped (transaction markers, compaction), "
+                               "since the worker started")
 STATE_SWEPT = Counter("msggate_state_swept_total", "Table keys deleted by the retention sweep", ["table"])
 UNCOMMITTED = Gauge("msggate_uncommitted_records",
                     "Records read but not yet committed, per assigned input partition: what a restart would "
@@ -72,6 +78,8 @@ SELLERS_NEAR_CAP.set_function(_sellers_near_cap)
 def update_lag(consumer) -> None:
     """Lag = high watermark - next offset to read, for each partition this worker holds."""
     try:
+        CONSUMER_REFETCHES.set(getattr(consumer, "refetches", 0))
+        CONSUMER_GAPS_ACCEPTED.set(getattr(consumer, "gaps_accepted", 0))
         assigned = consumer.assignment()
         read_offsets = getattr(consumer, "_read_offset", {})
         for tp in assigned:

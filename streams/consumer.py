@@ -1,0 +1,260 @@
+"""Faust's Kafka consumer, with its gap filling made safe (README "Guarantees").
+
+faust-streaming's consumer (`faust/transport/consumer.py`, `Consumer._drain_messages`) keeps a
+read offset per partition. When a fetched record's offset jumps more than one past it, Faust
+assumes the offsets in between do not exist (compaction, transaction markers) and records them
+as a "gap"; gap offsets count as acknowledged, so the next commit passes them. A record that
+arrives later below the read offset is dropped.
+
+Around a restart or a rebalance the offsets in between *do* exist: records were seen arriving
+out of order right after "Worker ready", Faust filled 7 gaps of ~15 offsets each, committed
+past them, and dropped the skipped records when they came (4,484 of them); the requests among
+them were never decided (the SIGKILL and rebalance fault tests lost 53-146 requests).
+
+The race behind it (seen in the logs: the same 13-offset jump on every partition at once):
+`perform_seek` seeks to the committed offset in the consumer thread, a batch fetched from there
+is delivered meanwhile, then the read offset is set back to the committed offset; the next
+fetch continues after the batch, a jump. Faust counts the batch as done, though the stream
+buffers it was put into are cleared when the flow resumes.
+
+This consumer trusts a gap only once Kafka has shown it twice: on the first jump it seeks the
+partition back to the first missing offset and skips the record; the refetch then either
+delivers the missing records (processed as usual, nothing lost) or comes back with the same
+record again (the gap is real, e.g. a transaction marker, and is filled as Faust does).
+Refetching is always safe under at-least-once; only accepting a gap could lose records.
+
+Records arriving *below* the read offset are dropped by Faust as already read. After a restart
+they were seen arriving for a whole batch that had been delivered into stream buffers cleared
+later (a SIGKILL run lost a seller-stage hop so). Unless committed already, they are processed
+here: a record processed before is processed again, as after any restart (at-least-once; the
+stages recognise repeats).
+
+`_drain_messages` is faust-streaming 0.15.3's loop with that one change (marked "msggate");
+tests/test_consumer_gaps.py fails when an upgrade changes Faust's loop, so the copy is re-read.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import cast
+
+import faust
+import structlog
+from faust.transport import consumer as faust_consumer
+from faust.transport.drivers import aiokafka as aiokafka_driver
+from mode import Service
+
+log = structlog.get_logger("msggate")
+
+# A refetch that keeps showing different jumps is given up on after this many seeks (then the gap
+# is filled, as Faust would have at once); a real gap is confirmed by the first refetch.
+MAX_REFETCHES = 5
+# Records of the batch fetched before the seek still arrive; this many skipped without the
+# refetch arriving means the seek was lost (e.g. overridden by a rebalance): seek again.
+MAX_SKIPPED = 50_000
+
+REFETCH = "refetch"        # seek back to the first missing offset, skip this record
+SKIP = "skip"              # a record fetched before the seek: it will come again
+ACCEPT_GAP = "accept_gap"  # the refetch showed the same jump: the offsets do not exist
+
+
+@dataclass(frozen=True)
+class Refetch:
+    """A partition being refetched from `first_missing` after a jump to `seen`."""
+    first_missing: int
+    seen: int
+    seeks: int = 1
+    skipped: int = 0
+
+
+def judge_jump(pending: Refetch | None, first_missing: int, offset: int) -> tuple[str, Refetch | None]:
+    """What to do with a record at `offset` when the partition's next record should have been
+    `first_missing` (the read offset after a seek, else one past it), given the refetch under way
+    for it, if any.
+
+    Returns the action and the refetch state to keep (None: none under way)."""
+    if pending is None or pending.first_missing != first_missing:
+        return REFETCH, Refetch(first_missing, offset)
+    if offset == pending.seen:
+        return ACCEPT_GAP, None
+    if offset > pending.seen:
+        if pending.skipped + 1 >= MAX_SKIPPED:
+            return REFETCH, Refetch(first_missing, pending.seen, pending.seeks + 1)
+        return SKIP, Refetch(first_missing, pending.seen, pending.seeks, pending.skipped + 1)
+    # An earlier record than last time but still not the first missing one: look again, a few times.
+    if pending.seeks >= MAX_REFETCHES:
+        return ACCEPT_GAP, None
+    return REFETCH, Refetch(first_missing, offset, pending.seeks + 1)
+
+
+class GapCheckingConsumer(aiokafka_driver.Consumer):
+    """faust-streaming's aiokafka consumer; `_drain_messages` refetches before filling a gap."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._refetching: dict = {}
+        # Per partition, the offset Faust last sought it to. Faust's read offset means "last record
+        # read" after a record but "next record to read" after a seek (`perform_seek` sets it to the
+        # committed offset), so right after a seek the record *at* the read offset is missing too.
+        self._sought: dict = {}
+        self.refetches = 0       # seeks back to a first missing offset (exposed for tests/metrics)
+        self.gaps_accepted = 0   # gaps confirmed by a refetch and filled
+        self.redelivered = 0     # uncommitted records below the read offset, processed (not dropped)
+        self._redelivered_at: dict = {}
+
+    async def seek_to_committed(self):
+        committed = await super().seek_to_committed()
+        # perform_seek sets the read offsets to these right after this returns
+        self._sought.update({tp: offset for tp, offset in committed.items() if offset is not None})
+        return committed
+
+    async def seek(self, partition, offset: int) -> None:
+        await super().seek(partition, offset)
+        self._sought[partition] = offset
+
+    async def _judge_gap(self, tp, r_offset: int, message) -> bool:
+        """True when the record may be processed (a confirmed gap has been filled)."""
+        first_missing = r_offset if self._sought.get(tp) == r_offset else r_offset + 1
+        action, state = judge_jump(self._refetching.get(tp), first_missing, message.offset)
+        if state is None:
+            self._refetching.pop(tp, None)
+        else:
+            self._refetching[tp] = state
+        if action == REFETCH:
+            self.refetches += 1
+            log.info("consumer_gap_refetch", topic=tp.topic, partition=tp.partition,
+                     expected=first_missing, got=message.offset, seeks=state.seeks)
+            try:
+                # The driver's seek only: Faust's `seek` also moves the read offset, which must stay.
+                await self._seek(tp, first_missing)
+            except Exception as exc:  # e.g. revoked meanwhile; records past the seen one are skipped until
+                log.warning("consumer_gap_refetch_failed", topic=tp.topic,  # a later jump seeks again
+                            partition=tp.partition, error=repr(exc))
+            return False
+        if action == SKIP:
+            return False
+        self.gaps_accepted += 1
+        log.info("consumer_gap_accepted", topic=tp.topic, partition=tp.partition,
+                 first=first_missing, last=message.offset - 1)
+        await self._add_gap(tp, first_missing, message.offset)
+        return True
+
+    def _uncommitted(self, tp, offset: int, topic: str) -> bool:
+        """A record below the read offset that is not committed yet, on a topic with acks."""
+        committed = self._committed_offset.get(tp)   # None: nothing committed on this partition
+        if (committed is not None and offset < committed) or not self.app.topics.acks_enabled_for(topic):
+            return False
+        if self._redelivered_at.get(tp) != self._read_offset.get(tp):   # one line per burst
+            self._redelivered_at[tp] = self._read_offset.get(tp)
+            log.info("consumer_reprocessing_below_read_offset", topic=tp.topic, partition=tp.partition,
+                     offset=offset, read_offset=self._read_offset.get(tp), committed=committed)
+        return True
+
+    async def _drain_messages(self, fetcher) -> None:  # pragma: no cover - run by Faust's Fetcher
+        # faust-streaming 0.15.3 `Consumer._drain_messages`, unchanged but for the lines marked msggate.
+        callback = self.callback
+        getmany = self.getmany
+        consumer_should_stop = cast(Service, self)._stopped.is_set
+        fetcher_should_stop = cast(Service, fetcher)._stopped.is_set
+
+        get_read_offset = self._read_offset.__getitem__
+        set_read_offset = self._read_offset.__setitem__
+        flag_consumer_fetching = faust_consumer.CONSUMER_FETCHING
+        set_flag = self.diag.set_flag
+        unset_flag = self.diag.unset_flag
+        commit_every = self._commit_every
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        refetching, sought = self._refetching, self._sought  # msggate
+
+        yield_every = 100
+        num_since_yield = 0
+        sleep = asyncio.sleep
+
+        try:
+            while not (consumer_should_stop() or fetcher_should_stop()):
+                set_flag(flag_consumer_fetching)
+                ait = getmany(timeout=1.0)
+
+                # Sleeping because sometimes getmany is called in a loop
+                # never releasing to the event loop
+                await self.sleep(0)
+                if not self.should_stop:
+                    async for tp, message in ait:
+                        num_since_yield += 1
+                        if num_since_yield > yield_every:
+                            await sleep(0)
+                            num_since_yield = 0
+
+                        offset = message.offset
+                        r_offset = get_read_offset(tp)
+                        if r_offset is None or offset >= r_offset:
+                            gap = offset - (r_offset or 0)
+                            # We have a gap in income messages
+                            if gap > 1 and r_offset:
+                                acks_enabled = acks_enabled_for(message.topic)
+                                if acks_enabled:
+                                    # msggate: refetch first; fill the gap only once confirmed.
+                                    if not await self._judge_gap(tp, r_offset, message):
+                                        continue
+                            # msggate: one past a seek position skips the record at it
+                            elif gap == 1 and sought and sought.get(tp) == r_offset \
+                                    and acks_enabled_for(message.topic):
+                                if not await self._judge_gap(tp, r_offset, message):
+                                    continue
+                            elif refetching and tp in refetching:  # msggate: the refetch arrived
+                                del refetching[tp]
+                            if gap == 0 and sought:  # msggate: read the seek position, so the
+                                sought.pop(tp, None)  # read offset means "last read" again
+                            if commit_every is not None:
+                                if self._n_acked >= commit_every:
+                                    self._n_acked = 0
+                                    await self.commit()
+                            await self.wait_first(
+                                callback(message), self.suspend_flow.wait()
+                            )
+                            set_read_offset(tp, offset)
+                        elif self._uncommitted(tp, offset, message.topic):
+                            # msggate: below the read offset but never committed: read before and
+                            # lost with a cleared stream buffer, or processed and not yet committed
+                            # (then a duplicate, as after any restart). Processed, not dropped.
+                            self.redelivered += 1
+                            await self.wait_first(
+                                callback(message), self.suspend_flow.wait()
+                            )
+                        else:
+                            self.log.dev(
+                                "DROPPED MESSAGE ROFF %r: k=%r v=%r",
+                                offset,
+                                message.key,
+                                message.value,
+                            )
+                    unset_flag(flag_consumer_fetching)
+
+        except self.consumer_stopped_errors:
+            if self.transport.app.should_stop:
+                # we're already stopping so ignore
+                self.log.info("Broker stopped consumer, shutting down...")
+                return
+            raise
+        except asyncio.CancelledError:
+            if self.transport.app.should_stop:
+                # we're already stopping so ignore
+                self.log.info("Consumer shutting down for user cancel.")
+                return
+            raise
+        except Exception as exc:
+            self.log.exception("Drain messages raised: %r", exc)
+            raise
+        finally:
+            unset_flag(flag_consumer_fetching)
+
+
+class GapCheckingTransport(aiokafka_driver.Transport):
+    Consumer = GapCheckingConsumer
+
+
+class GatewayApp(faust.App):
+    """faust.App whose consumer is `GapCheckingConsumer` (the producer transport is Faust's)."""
+
+    def _new_transport(self):
+        return GapCheckingTransport(self.conf.broker_consumer, self)

@@ -1,0 +1,184 @@
+"""The consumer's gap check (streams/consumer.py): Faust fills a jump in offsets at once and
+commits past records it never saw; ours refetches first and fills only a gap Kafka shows twice.
+
+The decision is tested as a pure function; the loop is tested by driving the consumer's own
+`_drain_messages` with a scripted sequence of fetched records, the one way to reproduce the
+out-of-order arrival deterministically (the fault tests in tests/stream/ meet it on real Kafka)."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+from collections import defaultdict
+from types import SimpleNamespace
+
+from faust.transport import consumer as faust_consumer
+from faust.types import TP
+from intervaltree import IntervalTree
+
+from streams import consumer as gap
+from streams.app import make_app
+
+TP0 = TP("messages.requests", 0)
+
+
+# --- the decision ------------------------------------------------------------------------------
+
+def test_a_first_jump_is_refetched_not_filled():
+    action, state = gap.judge_jump(None, first_missing=27, offset=42)
+    assert action == gap.REFETCH
+    assert state == gap.Refetch(first_missing=27, seen=42)
+
+
+def test_the_same_jump_after_a_refetch_is_a_real_gap():
+    action, state = gap.judge_jump(gap.Refetch(27, 42), first_missing=27, offset=42)
+    assert (action, state) == (gap.ACCEPT_GAP, None)
+
+
+def test_records_fetched_before_the_seek_are_skipped():
+    action, state = gap.judge_jump(gap.Refetch(27, 42), first_missing=27, offset=43)
+    assert action == gap.SKIP
+    assert state == gap.Refetch(27, 42, seeks=1, skipped=1)
+
+
+def test_an_earlier_record_is_refetched_again_a_bounded_number_of_times():
+    state = gap.Refetch(27, 42)
+    for seen in range(41, 41 - gap.MAX_REFETCHES + 1, -1):
+        action, state = gap.judge_jump(state, first_missing=27, offset=seen)
+        assert action == gap.REFETCH and state.seen == seen
+    action, state = gap.judge_jump(state, first_missing=27, offset=30)
+    assert (action, state) == (gap.ACCEPT_GAP, None)
+
+
+def test_a_lost_seek_is_repeated_after_too_many_skips():
+    state = gap.Refetch(27, 42, skipped=gap.MAX_SKIPPED - 1)
+    action, state = gap.judge_jump(state, first_missing=27, offset=50)
+    assert action == gap.REFETCH and state == gap.Refetch(27, 42, seeks=2)
+
+
+def test_a_refetch_for_another_read_offset_starts_over():
+    # The read offset moved (a seek to the committed offset): the old refetch is stale.
+    action, state = gap.judge_jump(gap.Refetch(27, 42), first_missing=60, offset=70)
+    assert action == gap.REFETCH and state == gap.Refetch(60, 70)
+
+
+# --- why: Faust's own bookkeeping commits past a filled gap -------------------------------------
+
+def test_fausts_gap_filling_commits_offsets_that_were_never_processed():
+    """The behaviour this module exists for, on Faust's own methods: offset 27 processed, a
+    jump to 42 filled as a gap, 42 processed: the commit passes 28..41."""
+    book = SimpleNamespace(_acked=defaultdict(list, {TP0: [27, 42]}), _acked_index=defaultdict(set),
+                           _committed_offset=defaultdict(lambda: None, {TP0: 27}),
+                           _gap=defaultdict(IntervalTree))
+    asyncio.run(faust_consumer.Consumer._add_gap(book, TP0, 28, 42))
+    assert faust_consumer.Consumer._new_offset(book, TP0) == 43
+
+
+def test_the_copied_loop_matches_the_installed_faust():
+    """`GapCheckingConsumer._drain_messages` is Faust 0.15.3's loop plus our check. If Faust's
+    changes, re-read it, carry the change over, and update this digest."""
+    source = inspect.getsource(faust_consumer.Consumer._drain_messages)
+    assert hashlib.sha256(source.encode()).hexdigest() == \
+        "44a2500309e83c630493f6828af50166ec8d96a0b3e4fb2bab735f704ae93417"
+
+
+# --- the loop -------------------------------------------------------------------------------------
+
+class _Drain:
+    """The app's real consumer with its fetch replaced by scripted batches of offsets."""
+
+    def __init__(self, batches: list[list[int]], read_offset: int, sought: bool = False,
+                 committed: int | None = None):
+        app = make_app("127.0.0.1:9", partitions=1)
+        # What Faust's conductor records when an agent subscribes with acks (at worker start).
+        app.topics._acking_topics.add(TP0.topic)
+        self.consumer = app.consumer
+        assert isinstance(self.consumer, gap.GapCheckingConsumer)
+        self.batches, self.processed, self.seeks = list(batches), [], []
+        self.consumer._read_offset[TP0] = read_offset
+        self.consumer._committed_offset[TP0] = read_offset if committed is None else committed
+        if sought:   # as `perform_seek` leaves it: the read offset is the next record to read
+            self.consumer._sought[TP0] = read_offset
+        self.fetcher = SimpleNamespace(_stopped=asyncio.Event())
+
+        async def getmany(timeout):
+            if not self.batches:
+                self.fetcher._stopped.set()
+                return
+            for offset in self.batches.pop(0):
+                yield TP0, SimpleNamespace(offset=offset, topic=TP0.topic, key=None, value=None)
+
+        async def callback(message):
+            self.processed.append(message.offset)
+
+        async def seek(tp, offset):
+            self.seeks.append(offset)
+
+        self.consumer.getmany, self.consumer.callback, self.consumer._seek = getmany, callback, seek
+
+    def run(self) -> "_Drain":
+        # On the consumer's own loop, as in a worker (mode's wait_first waits on that loop).
+        self.consumer.loop.run_until_complete(self.consumer._drain_messages(self.fetcher))
+        return self
+
+
+def test_the_loop_refetches_records_that_arrived_out_of_order():
+    # Read offset 26; 42.. arrive first (as seen after a restart), then the refetch from 27.
+    run = _Drain([[42, 43, 44], list(range(27, 46))], read_offset=26).run()
+    assert run.seeks == [27]
+    assert run.processed == list(range(27, 46))          # nothing skipped, nothing twice
+    assert not run.consumer._gap[TP0]                      # and nothing marked done unseen
+    assert run.consumer.refetches == 1 and run.consumer.gaps_accepted == 0
+
+
+def test_the_loop_fills_a_gap_the_refetch_confirms():
+    # A transaction marker at 27: the refetch from 27 starts at 28 again.
+    run = _Drain([[28, 29], [28, 29, 30]], read_offset=26).run()
+    assert run.seeks == [27]
+    assert run.processed == [28, 29, 30]
+    assert run.consumer.gaps_accepted == 1
+    assert [(i.begin, i.end) for i in run.consumer._gap[TP0]] == [(27, 29)]
+
+
+def test_the_loop_leaves_consecutive_records_alone():
+    run = _Drain([[27, 28], [29, 30]], read_offset=26).run()
+    assert run.seeks == [] and run.processed == [27, 28, 29, 30]
+
+
+def test_the_loop_still_drops_committed_records_below_the_read_offset():
+    run = _Drain([[10, 11], [26, 27]], read_offset=26).run()
+    assert run.processed == [26, 27] and run.consumer.redelivered == 0
+
+
+def test_the_loop_processes_uncommitted_records_below_the_read_offset():
+    # Read offset 267 from a batch whose stream buffer was cleared; committed is 168: the
+    # batch comes again and is processed (Faust drops it as already read).
+    run = _Drain([list(range(168, 172)), [268]], read_offset=267, committed=168).run()
+    assert run.processed == [168, 169, 170, 171, 268]
+    assert run.consumer.redelivered == 4
+    assert run.consumer._read_offset[TP0] == 268     # the read offset does not move back
+
+
+def test_after_a_seek_the_record_at_the_read_offset_is_refetched_too():
+    # perform_seek set the read offset to the committed 211; a batch from 225 arrives first.
+    run = _Drain([[225, 226], list(range(211, 227))], read_offset=211, sought=True).run()
+    assert run.seeks == [211]
+    assert run.processed == list(range(211, 227))
+
+
+def test_after_a_seek_one_record_past_it_is_a_jump():
+    # Faust sees no gap here (212 is one past 211), yet 211 was never read.
+    run = _Drain([[212, 213], [211, 212, 213]], read_offset=211, sought=True).run()
+    assert run.seeks == [211]
+    assert run.processed == [211, 212, 213]
+
+
+def test_after_a_seek_in_order_records_are_not_refetched():
+    run = _Drain([[211, 212], [213]], read_offset=211, sought=True).run()
+    assert run.seeks == [] and run.processed == [211, 212, 213]
+
+
+def test_a_marker_at_the_seek_position_is_a_real_gap():
+    run = _Drain([[212, 213], [212, 213]], read_offset=211, sought=True).run()
+    assert run.seeks == [211]
+    assert run.processed == [212, 213] and run.consumer.gaps_accepted == 1

@@ -1,0 +1,70 @@
+"""`held_events` (streams/agents.py): an event whose agent body is cancelled half-way stays
+unacked, so a worker stop cannot commit past it; a finished event is acked as before.
+
+Runs a real Faust stream over an in-memory channel; each record carries the one reference
+Faust's conductor gives a message per subscribing stream."""
+from __future__ import annotations
+
+import asyncio
+import gc
+
+import pytest
+from faust.types import Message
+
+from streams.agents import held_events
+from streams.app import make_app
+
+
+def _message(offset: int, generation_id: int) -> Message:
+    message = Message("messages.requests", 0, offset, 0.0, 0, None, b"k", b"v", None,
+                      generation_id=generation_id)
+    message.incref()   # what the conductor does when it delivers the record to one stream
+    return message
+
+
+def _run(cancel_during: int | None, iterate) -> list[Message]:
+    app = make_app("127.0.0.1:9", partitions=1)
+    messages = [_message(offset, app.consumer_generation_id) for offset in range(3)]
+
+    async def main():
+        app.flow_control.resume()
+        channel = app.channel()
+        stream = app.stream(channel)
+        gate = asyncio.Event()
+
+        async def agent():
+            async for event in iterate(stream):
+                if event.message.offset == cancel_during:
+                    await gate.wait()      # the worker stops here, mid-body
+                await asyncio.sleep(0)
+
+        task = asyncio.ensure_future(agent())
+        for message in messages:
+            await channel.put(app.create_event(message.key, message.value, {}, message))
+        for _ in range(50):
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        gc.collect()                       # the stream's generator is closed: its `finally` acks
+        for _ in range(10):
+            await asyncio.sleep(0.01)
+
+    app.loop.run_until_complete(main())
+    return messages
+
+
+def test_a_cancelled_body_leaves_its_event_unacked():
+    messages = _run(cancel_during=1, iterate=held_events)
+    assert [m.acked for m in messages] == [True, False, False]
+
+
+def test_finished_events_are_acked():
+    messages = _run(cancel_during=None, iterate=held_events)
+    assert [m.acked for m in messages] == [True, True, True]
+
+
+def test_without_holding_faust_acks_the_cancelled_event():
+    """Why: Faust's own iteration acks the event whose body was cancelled."""
+    messages = _run(cancel_during=1, iterate=lambda stream: stream.events())
+    assert [m.acked for m in messages] == [True, True, False]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
+import weakref
 from collections import Counter
 from itertools import islice
 
@@ -16,13 +17,15 @@ import faust
 import orjson
 import structlog
 from faust.stores.memory import Store as MemoryStore
+from faust.streams import _current_event   # Faust's own "current event" (see set_current_event)
 
 from . import store
 from .config import Config
 from .gateway import (BUYER_EVENTS_TOPIC, DEAD_LETTER_TOPIC, INPUT_TOPICS, ORDER_UPDATES_TOPIC,
-                      PENDING_EXPIRY_TOPIC, ROUTE_TOPICS, SELLER_STAGE_TOPIC, TABLE_NAMES, counts_toward_cap,
-                      decide, expire_order, expired_orders, expired_seller_keys, on_buyer_message,
-                      on_order_event, on_order_update, on_seller_message, order_cutoff, seller_sweep_messages)
+                      PENDING_EXPIRY_TOPIC, ROUTE_TOPICS, SELLER_STAGE_TOPIC, TABLE_NAMES, BufferedTable,
+                      SellerHops, counts_toward_cap, decide, expire_order, expired_orders, expired_seller_keys,
+                      on_buyer_message, on_order_event, on_order_update, on_seller_message, order_cutoff,
+                      seller_hop_messages, seller_partition, seller_sweep_messages)
 from .policy.engine import warm_up
 from .records import InvalidRecord, decode_message_request, decode_order_event
 from .state import ForeignEvent, is_known
@@ -50,6 +53,19 @@ async def held_events(stream):
 
 MAX_PENDING_PER_ORDER = 50
 MAX_SWEPT_PER_RUN = 100_000
+# The order stage takes up to this many records at a time, or what arrived within this time.
+ORDER_BATCH_MAX = 500
+ORDER_BATCH_WITHIN_S = 0.01
+
+
+def set_current_event(event) -> None:
+    """Make `event` the one Faust attributes table writes to (their changelog partition).
+
+    `take_events` hands over a list; Faust sets its current event (a context variable) only
+    while iterating one by one, in the task that drains the stream. Set in the agent's own
+    task, it affects only this task. Not `Stream._set_current_event`: that also sets the
+    stream's attribute, which the draining task reads for the next record it buffers."""
+    _current_event.set(weakref.ref(event))
 
 
 async def key_slices(table, size: int):
@@ -96,9 +112,10 @@ def register_agents(app: faust.App, config: Config) -> None:
     app.msggate_tables = {"orders": orders, "pending": pending, "buyers": buyers, "sellers": sellers}
     assert tuple(app.msggate_tables) == TABLE_NAMES   # kafka_admin creates their changelogs by these names
 
-    async def to_dead_letter(message, reason: str, kind: str) -> None:
+    async def to_dead_letter(message, reason: str, kind: str, value: bytes | None = None) -> None:
+        """`value`: the part of the record that failed (one message of a batched hop), else all of it."""
         metrics.DEAD_LETTERS.labels(kind=kind).inc()
-        value = message.value or b""
+        value = (message.value or b"") if value is None else value
         try:
             text, encoding = value.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
@@ -116,13 +133,27 @@ def register_agents(app: faust.App, config: Config) -> None:
                   codes=[v["code"] for v in decision["violations"]])
         await out[decision["route"]].send(key=decision["order_id"].encode(), value=orjson.dumps(decision))
 
+    # What the current order-stage batch sends to the seller stage: one record per seller-stage
+    # partition, sent when the batch is done (before its events are acknowledged).
+    seller_hops = SellerHops()
+
     async def finish(decision: dict, started: float, partition: int) -> None:
         """Route a per-order decision; approved proactive messages first pass the seller stage."""
         if counts_toward_cap(decision, config):
-            await seller_topic.send(key=decision["seller_id"].encode(), value=orjson.dumps(
-                {"type": "decision", "decision": decision, "partition": partition}))
+            to_seller_stage({"type": "decision", "decision": decision, "partition": partition})
         else:
             await route(decision, started)
+
+    def seller_partitions() -> int:
+        # the topic's own count once the consumer knows it (created by `topics create`)
+        return app.consumer.topic_partitions(SELLER_STAGE_TOPIC) or app.conf.topic_partitions
+
+    def to_seller_stage(message: dict) -> None:
+        seller_hops.add(message, seller_partitions())
+
+    async def send_seller_hops() -> None:
+        for partition, key, value in seller_hops.records():
+            await seller_topic.send(key=key, value=value, partition=partition)
 
     # In memory, per worker: parked requests per input partition (after a restart the restored
     # ones are not counted, so the bound holds within a factor of two).
@@ -177,34 +208,54 @@ def register_agents(app: faust.App, config: Config) -> None:
         for buyer_message in outcome.buyer_messages:
             await buyer_events.send(key=buyer_message["buyer_id"].encode(), value=orjson.dumps(buyer_message))
         for seller_message in outcome.seller_messages:
-            await seller_topic.send(key=seller_message["seller_id"].encode(), value=orjson.dumps(seller_message))
+            to_seller_stage(seller_message)
         if outcome.changed and is_known(outcome.record):
             await release_pending(event["order_id"])
 
+    async def handle(event) -> None:
+        message = event.message
+        started = time.perf_counter()
+        try:
+            if message.topic == "messages.requests":
+                await handle_request(message, started)
+            elif message.topic == "orders.events":
+                await handle_order_event(message)
+            elif message.topic == ORDER_UPDATES_TOPIC:
+                on_order_update(orders, orjson.loads(message.value))
+            elif message.topic == PENDING_EXPIRY_TOPIC:
+                marker = orjson.loads(message.value)
+                if marker.get("type") == "expire_order":   # the sweep (below)
+                    if expire_order(orders, marker["order_id"], marker["cutoff"]):
+                        metrics.STATE_SWEPT.labels(table="orders").inc()
+                else:
+                    await release_pending(marker["order_id"], marker["message_id"])
+        except InvalidRecord as exc:
+            await to_dead_letter(message, exc.reason, exc.kind)
+        except Exception as exc:  # one bad record must never stop the worker
+            log.exception("record_failed", topic=message.topic, offset=message.offset)
+            await to_dead_letter(message, f"internal error: {type(exc).__name__}: {exc}", "internal")
+
     @app.agent(main_topics, concurrency=1)
     async def gateway(stream):
-        async for event in held_events(stream):
-            message = event.message
-            started = time.perf_counter()
+        # In batches: the events of a batch are acknowledged after it is done, hops included, so
+        # a crash replays the whole batch (decisions already remembered are routed again).
+        async for batch in stream.take_events(ORDER_BATCH_MAX, within=ORDER_BATCH_WITHIN_S):
+            # take_events acknowledges a batch when the loop leaves it, also when the agent is
+            # cancelled half-way (worker stop): a reference held until the batch is done keeps
+            # those events unacknowledged then, so they are replayed instead of lost.
+            for event in batch:
+                event.message.incref()
             try:
-                if message.topic == "messages.requests":
-                    await handle_request(message, started)
-                elif message.topic == "orders.events":
-                    await handle_order_event(message)
-                elif message.topic == ORDER_UPDATES_TOPIC:
-                    on_order_update(orders, orjson.loads(message.value))
-                elif message.topic == PENDING_EXPIRY_TOPIC:
-                    marker = orjson.loads(message.value)
-                    if marker.get("type") == "expire_order":   # the sweep (below)
-                        if expire_order(orders, marker["order_id"], marker["cutoff"]):
-                            metrics.STATE_SWEPT.labels(table="orders").inc()
-                    else:
-                        await release_pending(marker["order_id"], marker["message_id"])
-            except InvalidRecord as exc:
-                await to_dead_letter(message, exc.reason, exc.kind)
-            except Exception as exc:  # one bad record must never stop the worker
-                log.exception("record_failed", topic=message.topic, offset=message.offset)
-                await to_dead_letter(message, f"internal error: {type(exc).__name__}: {exc}", "internal")
+                for event in batch:
+                    set_current_event(event)
+                    await handle(event)
+                if len(seller_hops):
+                    await send_seller_hops()
+            except BaseException:
+                seller_hops.clear()   # replayed with their events
+                raise
+            for event in batch:
+                event.message.decref()
 
     async def send_order_update(update: dict) -> None:
         """Back to the order's own partition, named explicitly (not the producer's key hash), so
@@ -226,18 +277,37 @@ def register_agents(app: faust.App, config: Config) -> None:
         async for event in held_events(stream):
             started = time.perf_counter()
             try:
-                outcome = on_seller_message(sellers, orjson.loads(event.message.value), config)
-                if outcome.swept:
-                    metrics.STATE_SWEPT.labels(table="sellers").inc(outcome.swept)
-                if outcome.usage is not None:
-                    metrics.observe_usage(outcome.usage)
-                if outcome.order_update is not None:
-                    await send_order_update(outcome.order_update)
-                if outcome.decision is not None:
-                    await route(outcome.decision, started)
-            except Exception as exc:  # never lose the decision: it goes to the dead-letter topic
-                log.exception("seller_stage_failed", offset=event.message.offset)
+                members = seller_hop_messages(orjson.loads(event.message.value))
+            except Exception as exc:
                 await to_dead_letter(event.message, f"internal error: {type(exc).__name__}: {exc}", "internal")
+                continue
+            # The batch's writes reach the table (and its changelog) once per key, before its
+            # decisions are routed: a crash in between replays the hop, and the approvals it had
+            # counted are recognised (their m| keys) rather than counted twice.
+            buffered = BufferedTable(sellers)
+            outcomes = []
+            for member in members:
+                try:
+                    outcomes.append(on_seller_message(buffered, member, config))
+                except Exception as exc:  # never lose the decision: it goes to the dead-letter topic
+                    log.exception("seller_stage_failed", offset=event.message.offset)
+                    await to_dead_letter(event.message, f"internal error: {type(exc).__name__}: {exc}", "internal",
+                                         value=orjson.dumps(member))
+            buffered.flush()
+            for outcome in outcomes:
+                try:
+                    if outcome.swept:
+                        metrics.STATE_SWEPT.labels(table="sellers").inc(outcome.swept)
+                    if outcome.usage is not None:
+                        metrics.observe_usage(outcome.usage)
+                    if outcome.order_update is not None:
+                        await send_order_update(outcome.order_update)
+                    if outcome.decision is not None:
+                        await route(outcome.decision, started)
+                except Exception as exc:
+                    log.exception("seller_stage_failed", offset=event.message.offset)
+                    await to_dead_letter(event.message, f"internal error: {type(exc).__name__}: {exc}", "internal",
+                                         value=orjson.dumps(outcome.decision))
 
     sent_markers: set[tuple[str, str]] = set()
 
@@ -299,7 +369,8 @@ def register_agents(app: faust.App, config: Config) -> None:
                        if (fresh := [k for k in keys if ask_once(k)])}
             for message in seller_sweep_messages(expired, now.date()):
                 sellers_found += len(message["keys"])
-                await seller_topic.send(key=message["seller_id"].encode(), value=orjson.dumps(message))
+                await seller_topic.send(key=message["seller_id"].encode(), value=orjson.dumps(message),
+                                        partition=seller_partition(message["seller_id"], seller_partitions()))
             if sellers_found >= MAX_SWEPT_PER_RUN:
                 break
         if orders_found or sellers_found:

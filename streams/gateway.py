@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import orjson
+from aiokafka.partitioner import murmur2
+
 from .config import Config
 from .policy.engine import VOLUME_CODE, apply_volume, evaluate
 from .policy.rules.volume import AVERAGE_WINDOW_DAYS, daily_cap, day_starts_at, marketplace_day, window_days
@@ -269,6 +272,130 @@ def on_seller_message(sellers: MutableMapping[str, Any], message: dict, config: 
     sellers[key] = counts
     sellers[_message_key(seller_id, request["message_id"])] = [usage["day"], seller_id]
     return SellerOutcome(final, None, {**usage, "sent_today": counts["sent"]})
+
+
+# --- batching: one hop record per seller-stage partition and order-stage batch ------------------
+# The order stage works in batches (agents.py, `take_events`); what a batch sends to one
+# seller-stage partition travels as one record, `{"type": "batch", "messages": [...]}`, and the
+# seller stage applies it through a BufferedTable: forty approvals in a batch cost one consumed
+# record and one write per day count instead of forty of each. Single messages (sweeps, and hops
+# written before batching existed) keep their own shape.
+
+SELLER_HOP_MAX_BYTES = 256 * 1024   # well under Kafka's default 1 MB record limit
+
+
+def seller_partition(seller_id: str, partitions: int) -> int:
+    """The seller-stage partition of a seller: the producer's default partitioner (murmur2 of the
+    key, as Kafka's Java client), so records sent with it and records keyed by seller_id meet."""
+    return (murmur2(seller_id.encode()) & 0x7FFFFFFF) % partitions
+
+
+class SellerHops:
+    """Collects the seller-stage messages of one order-stage batch, grouped by the seller-stage
+    partition of their seller, and packs them into records of at most `max_bytes` (a message
+    larger than that travels alone). A seller's messages keep their order."""
+
+    def __init__(self, max_bytes: int = SELLER_HOP_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.clear()
+
+    def clear(self) -> None:
+        self._pending: dict[int, tuple[bytes, list[bytes]]] = {}   # partition -> (key, messages)
+        self._sizes: dict[int, int] = {}
+        self._full: list[tuple[int, bytes, list[bytes]]] = []
+
+    def add(self, message: dict, partitions: int) -> None:
+        seller_id = message["seller_id"] if "seller_id" in message else message["decision"]["seller_id"]
+        partition = seller_partition(seller_id, partitions)
+        encoded = orjson.dumps(message)
+        key, parts = self._pending.setdefault(partition, (seller_id.encode(), []))
+        if parts and self._sizes[partition] + len(encoded) > self.max_bytes:
+            self._full.append((partition, key, parts))
+            key, parts = self._pending[partition] = (seller_id.encode(), [])
+            self._sizes[partition] = 0
+        parts.append(encoded)
+        self._sizes[partition] = self._sizes.get(partition, 0) + len(encoded) + 1
+
+    def __len__(self) -> int:
+        return sum(len(parts) for _, parts in self._pending.values()) + sum(len(p) for _, _, p in self._full)
+
+    def records(self) -> Iterator[tuple[int, bytes, bytes]]:
+        """(partition, key, value) per record to send; empties the collector. The key is the
+        first message's seller_id (records carry several sellers; it is for people reading)."""
+        chunks = self._full + [(partition, key, parts) for partition, (key, parts) in self._pending.items()]
+        self.clear()
+        for partition, key, parts in chunks:
+            value = parts[0] if len(parts) == 1 else b'{"type":"batch","messages":[' + b",".join(parts) + b"]}"
+            yield partition, key, value
+
+
+def seller_hop_messages(hop: dict) -> list[dict]:
+    """The messages one seller-stage record carries (a batch, or one message)."""
+    return hop["messages"] if hop.get("type") == "batch" else [hop]
+
+
+_ABSENT = object()
+
+
+class BufferedTable(MutableMapping):
+    """A table seen through one batch: reads are cached and writes kept until `flush()`, which
+    writes each changed key once (one changelog record per key and batch). Only for a batch
+    that one agent applies within one event: nothing else may write those keys meanwhile."""
+
+    def __init__(self, table: MutableMapping[str, Any]) -> None:
+        self.table = table
+        self._values: dict[str, Any] = {}      # key -> value, or _ABSENT (missing or deleted)
+        self._changed: set[str] = set()
+
+    def _lookup(self, key: str) -> Any:
+        try:
+            return self._values[key]
+        except KeyError:
+            value = self.table.get(key, _ABSENT)
+            self._values[key] = value
+            return value
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._lookup(key)
+        if value is _ABSENT:
+            raise KeyError(key)
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self._lookup(key)
+        return default if value is _ABSENT else value
+
+    def __contains__(self, key: object) -> bool:
+        return self._lookup(key) is not _ABSENT   # type: ignore[arg-type]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._values[key] = value
+        self._changed.add(key)
+
+    def __delitem__(self, key: str) -> None:
+        if self._lookup(key) is _ABSENT:
+            raise KeyError(key)
+        self._values[key] = _ABSENT
+        self._changed.add(key)
+
+    def __iter__(self):
+        raise TypeError("a BufferedTable is for lookups by key; iterate the table itself")
+
+    def __len__(self) -> int:
+        raise TypeError("a BufferedTable is for lookups by key")
+
+    def flush(self) -> int:
+        """Write the changed keys to the table; returns how many."""
+        for key in self._changed:
+            value = self._values[key]
+            if value is _ABSENT:
+                if key in self.table:
+                    del self.table[key]
+            else:
+                self.table[key] = value
+        written = len(self._changed)
+        self._changed.clear()
+        return written
 
 
 # --- retention --------------------------------------------------------------------------------

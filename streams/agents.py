@@ -53,9 +53,6 @@ async def held_events(stream):
 
 MAX_PENDING_PER_ORDER = 50
 MAX_SWEPT_PER_RUN = 100_000
-# The order stage takes up to this many records at a time, or what arrived within this time.
-ORDER_BATCH_MAX = 500
-ORDER_BATCH_WITHIN_S = 0.01
 
 
 def set_current_event(event) -> None:
@@ -239,7 +236,8 @@ def register_agents(app: faust.App, config: Config) -> None:
     async def gateway(stream):
         # In batches: the events of a batch are acknowledged after it is done, hops included, so
         # a crash replays the whole batch (decisions already remembered are routed again).
-        async for batch in stream.take_events(ORDER_BATCH_MAX, within=ORDER_BATCH_WITHIN_S):
+        async for batch in stream.take_events(config.gateway.order_batch_max,
+                                              within=config.gateway.order_batch_window_ms / 1000):
             # take_events acknowledges a batch when the loop leaves it, also when the agent is
             # cancelled half-way (worker stop): a reference held until the batch is done keeps
             # those events unacknowledged then, so they are replayed instead of lost.

@@ -104,6 +104,11 @@ class GatewaySettings:
     # so a body that would take libxml2 seconds (its attribute check is quadratic) is never parsed.
     max_html_tags: int = 50_000
     max_html_attributes: int = 20_000
+    # The order stage takes up to order_batch_max records at a time, or what arrived within
+    # order_batch_window_ms; a batch's seller-stage hops go out as one record per partition.
+    # Bigger batches: more throughput, more latency (README "Benchmarks"); 1 is one at a time.
+    order_batch_max: int = 500
+    order_batch_window_ms: int = 10
     # RocksDB store only: block cache + memtables of all the worker's tables and partitions together.
     rocksdb_memory_mb: int = 128
     # Retention: an order with no event and no message for this many days is forgotten (a later
@@ -115,7 +120,7 @@ class GatewaySettings:
 
 _GATEWAY_INT_KEYS = {"max_pending_per_partition", "max_record_bytes", "max_subject_chars", "max_body_chars",
                      "max_attachments", "max_attachment_bytes", "max_html_tags", "max_html_attributes",
-                     "rocksdb_memory_mb"}
+                     "rocksdb_memory_mb", "order_batch_max", "order_batch_window_ms"}
 
 _SELLER_KEYS = {
     "max_width_px", "review_window_days", "completion_window_days", "allowed_link_hosts",

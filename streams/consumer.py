@@ -29,7 +29,7 @@ later (a SIGKILL run lost a seller-stage hop so). Unless committed already, they
 here: a record processed before is processed again, as after any restart (at-least-once; the
 stages recognise repeats).
 
-`_drain_messages` is faust-streaming 0.15.3's loop with that one change (marked "msggate");
+`_drain_messages` is faust-streaming 0.15.3's loop with these changes (marked "msggate");
 tests/test_consumer_gaps.py fails when an upgrade changes Faust's loop, so the copy is re-read.
 """
 from __future__ import annotations
@@ -110,7 +110,7 @@ class GapCheckingConsumer(aiokafka_driver.Consumer):
 
     async def seek(self, partition, offset: int) -> None:
         await super().seek(partition, offset)
-        self._sought[partition] = offset
+        self._sought[faust_consumer.ensure_TP(partition)] = offset   # the key Faust's read offsets use
 
     async def _judge_gap(self, tp, r_offset: int, message) -> bool:
         """True when the record may be processed (a confirmed gap has been filled)."""
@@ -127,9 +127,10 @@ class GapCheckingConsumer(aiokafka_driver.Consumer):
             try:
                 # The driver's seek only: Faust's `seek` also moves the read offset, which must stay.
                 await self._seek(tp, first_missing)
-            except Exception as exc:  # e.g. revoked meanwhile; records past the seen one are skipped until
-                log.warning("consumer_gap_refetch_failed", topic=tp.topic,  # a later jump seeks again
-                            partition=tp.partition, error=repr(exc))
+            except Exception as exc:
+                # e.g. revoked meanwhile: records past the seen one are skipped until a jump seeks again
+                log.warning("consumer_gap_refetch_failed", topic=tp.topic, partition=tp.partition,
+                            error=repr(exc))
             return False
         if action == SKIP:
             return False

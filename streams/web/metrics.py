@@ -76,7 +76,8 @@ SELLERS_NEAR_CAP.set_function(_sellers_near_cap)
 
 
 def update_lag(consumer) -> None:
-    """Lag = high watermark - next offset to read, for each partition this worker holds."""
+    """The consumer's gauges: lag (high watermark - next offset to read) and uncommitted records
+    for each partition this worker holds, and the gap-check counters of streams/consumer.py."""
     try:
         CONSUMER_REFETCHES.set(getattr(consumer, "refetches", 0))
         CONSUMER_GAPS_ACCEPTED.set(getattr(consumer, "gaps_accepted", 0))

@@ -25,7 +25,7 @@ from .gateway import (BUYER_EVENTS_TOPIC, DEAD_LETTER_TOPIC, INPUT_TOPICS, ORDER
                       PENDING_EXPIRY_TOPIC, ROUTE_TOPICS, SELLER_STAGE_TOPIC, TABLE_NAMES, BufferedTable,
                       SellerHops, counts_toward_cap, decide, expire_order, expired_orders, expired_seller_keys,
                       on_buyer_message, on_order_event, on_order_update, on_seller_message, order_cutoff,
-                      seller_hop_messages, seller_partition, seller_sweep_messages)
+                      seller_hop, seller_hop_messages, seller_partition, seller_sweep_messages)
 from .policy.engine import warm_up
 from .records import InvalidRecord, decode_message_request, decode_order_event
 from .state import ForeignEvent, is_known
@@ -137,7 +137,7 @@ def register_agents(app: faust.App, config: Config) -> None:
     async def finish(decision: dict, started: float, partition: int) -> None:
         """Route a per-order decision; approved proactive messages first pass the seller stage."""
         if counts_toward_cap(decision, config):
-            to_seller_stage({"type": "decision", "decision": decision, "partition": partition})
+            to_seller_stage(seller_hop(orders, decision, partition))
         else:
             await route(decision, started)
 
@@ -161,8 +161,9 @@ def register_agents(app: faust.App, config: Config) -> None:
         if message.key is not None and message.key.decode("utf-8", "replace") != request["order_id"]:
             raise InvalidRecord(f"record key {message.key!r} is not the order_id {request['order_id']!r}",
                                 kind="key")
+        source = [message.topic, message.partition, message.offset, 0]
         decision = decide(orders, request, config, decided_at=format_ts(utcnow()), wait_if_unknown=grace > 0,
-                          partition=message.partition)
+                          partition=message.partition, source=source)
         if decision is not None:
             await finish(decision, started, message.partition)
             return
@@ -171,24 +172,27 @@ def register_agents(app: faust.App, config: Config) -> None:
                 parked_per_partition[message.partition] >= config.gateway.max_pending_per_partition:
             # A flood of unknown-order messages must not exhaust the worker: past the bound they
             # are decided now (ORD001, retryable) instead of waiting for the grace period.
-            await finish(decide(orders, request, config, decided_at=format_ts(utcnow()), partition=message.partition),
-                         started, message.partition)
+            await finish(decide(orders, request, config, decided_at=format_ts(utcnow()), partition=message.partition,
+                                source=source), started, message.partition)
             return
         parked.append({"request": request, "deadline": time.time() + grace, "partition": message.partition})
         pending[request["order_id"]] = parked
         parked_per_partition[message.partition] += 1
 
-    async def release_pending(order_id: str, only_message: str | None = None) -> None:
+    async def release_pending(message, order_id: str, only_message: str | None = None) -> None:
+        """Decide the requests parked for `order_id`; `message` is the record that releases them
+        (their decisions' source: the n-th decision of that record)."""
         parked = pending.get(order_id)
         if not parked:
             return
         keep = []
-        for entry in parked:
+        for index, entry in enumerate(parked):
             if only_message is not None and entry["request"]["message_id"] != only_message:
                 keep.append(entry)
                 continue
+            source = [message.topic, message.partition, message.offset, index]
             decision = decide(orders, entry["request"], config, decided_at=format_ts(utcnow()),
-                              partition=entry["partition"])
+                              partition=entry["partition"], source=source)
             parked_per_partition[entry["partition"]] = max(0, parked_per_partition[entry["partition"]] - 1)
             await finish(decision, time.perf_counter(), entry["partition"])
         if keep:
@@ -207,7 +211,7 @@ def register_agents(app: faust.App, config: Config) -> None:
         for seller_message in outcome.seller_messages:
             to_seller_stage(seller_message)
         if outcome.changed and is_known(outcome.record):
-            await release_pending(event["order_id"])
+            await release_pending(message, event["order_id"])
 
     async def handle(event) -> None:
         message = event.message
@@ -225,7 +229,7 @@ def register_agents(app: faust.App, config: Config) -> None:
                     if expire_order(orders, marker["order_id"], marker["cutoff"]):
                         metrics.STATE_SWEPT.labels(table="orders").inc()
                 else:
-                    await release_pending(marker["order_id"], marker["message_id"])
+                    await release_pending(message, marker["order_id"], marker["message_id"])
         except InvalidRecord as exc:
             await to_dead_letter(message, exc.reason, exc.kind)
         except Exception as exc:  # one bad record must never stop the worker
@@ -281,12 +285,12 @@ def register_agents(app: faust.App, config: Config) -> None:
                 continue
             # The batch's writes reach the table (and its changelog) once per key, before its
             # decisions are routed: a crash in between replays the hop, and the approvals it had
-            # counted are recognised (their m| keys) rather than counted twice.
+            # counted are recognised (their sources, at or below the watermarks) rather than counted twice.
             buffered = BufferedTable(sellers)
             outcomes = []
             for member in members:
                 try:
-                    outcomes.append(on_seller_message(buffered, member, config))
+                    outcomes.append(on_seller_message(buffered, member, config, event.message.partition))
                 except Exception as exc:  # never lose the decision: it goes to the dead-letter topic
                     log.exception("seller_stage_failed", offset=event.message.offset)
                     await to_dead_letter(event.message, f"internal error: {type(exc).__name__}: {exc}", "internal",

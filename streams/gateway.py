@@ -125,17 +125,21 @@ def on_order_update(orders: MutableMapping[str, Any], update: dict) -> bool:
 
 def decide(orders: MutableMapping[str, Any], request: dict, config: Config, *,
            decided_at: str | None = None, wait_if_unknown: bool = False,
-           partition: int | None = None) -> dict | None:
+           partition: int | None = None, source: list | None = None) -> dict | None:
     """Decide a message request against its order's state and update that state.
 
     Returns the decision, or None when the order is unknown and `wait_if_unknown` is set (the
     caller parks the request until the order arrives or the grace period ends). A message_id
-    decided before gets the same decision again and changes nothing.
+    decided before gets the same decision again and changes nothing. `source` is where the
+    decision is taken (`[topic, partition, offset, n]`, the n-th decision of that record); it is
+    remembered with the decision and travels with its hop (`seller_hop`), never on the outputs.
     """
     record = orders.get(request["order_id"])
     if record is not None:
         previous = record["decisions"].get(request["message_id"])
         if previous is not None:
+            if "source" in previous:
+                previous = {k: v for k, v in previous.items() if k != "source"}
             return {**previous, "request": request}
     if not is_known(record):
         if wait_if_unknown:
@@ -150,7 +154,10 @@ def decide(orders: MutableMapping[str, Any], request: dict, config: Config, *,
         return decision  # nothing final happened; a retry is evaluated afresh
     if decision["route"] == "approved" and request["contact_reason"] == "review_request":
         state["review_requests"] += 1
-    remember_decision(record, request["message_id"], {k: v for k, v in decision.items() if k != "request"})
+    remembered = {k: v for k, v in decision.items() if k != "request"}
+    if source is not None:
+        remembered["source"] = source
+    remember_decision(record, request["message_id"], remembered)
     touch_order(record, request["requested_at"], partition)
     orders[request["order_id"]] = record
     return decision
@@ -177,12 +184,20 @@ def _undo_approval(orders: MutableMapping[str, Any], order_id: str, message_id: 
 
 # --- seller-keyed stage (VOL001) -----------------------------------------------------------
 # Table keys: "d|<seller>|<marketplace>|<day>" -> {"orders": n, "sent": n, "seen": {partition: offset}}
-# per marketplace day, and "m|<seller>|<message_id>" -> day, for proactive messages approved
-# (counted once). "seen" is, per orders.events partition, the highest offset of an order_placed
+# per marketplace day. "seen" is, per orders.events partition, the highest offset of an order_placed
 # already counted in that day: a redelivered event (or hop) carries the same offset and is not
 # counted again. It lives in the same value as the count, so both reach the changelog together.
 # Offsets of one partition reach one day key in order: the order stage reads the partition in
 # order and its hops to one seller go to one seller-stage partition.
+#
+# Approvals are counted once per message the same way, by where the order stage decided them
+# (`source`: topic, partition, offset, n-th decision of that record; a remembered decision keeps
+# the source of its first decision): "w|<stage partition>|<topic>|<partition>" -> [offset, n] is the
+# highest source of that input partition this seller-stage partition has judged. A source at or
+# below it was judged before: counted, unless "b|<seller>|<message_id>" -> [day, seller] says the
+# cap blocked it (then it is judged again). One watermark write per input partition and hop record
+# replaces one "m|<seller>|<message_id>" write per approval (a changelog record each); hops without
+# a source (written before sources existed) still use and write those m| keys.
 
 def counts_toward_cap(decision: dict, config: Config) -> bool:
     """Approved proactive messages go through the seller stage; replies, blocks and sellers
@@ -197,6 +212,27 @@ def _day_key(seller_id: str, marketplace_id: str, day) -> str:
 
 def _message_key(seller_id: str, message_id: str) -> str:
     return f"m|{seller_id}|{message_id}"
+
+
+def _blocked_key(seller_id: str, message_id: str) -> str:
+    return f"b|{seller_id}|{message_id}"
+
+
+def _watermark_key(stage_partition: int | None, source: list) -> str:
+    # the seller-stage partition is part of the key: a memory table holds the keys of every
+    # partition a worker has, and each partition judges its own hops
+    return f"w|{'-' if stage_partition is None else stage_partition}|{source[0]}|{source[1]}"
+
+
+def seller_hop(orders: MutableMapping[str, Any], decision: dict, partition: int | None) -> dict:
+    """The seller-stage message for an approval of the order stage: the decision, the order's
+    partition, and where the decision was first taken (`decide`'s `source`, if it was given)."""
+    message = {"type": "decision", "decision": decision, "partition": partition}
+    record = orders.get(decision["order_id"])
+    remembered = record["decisions"].get(decision["message_id"]) if record is not None else None
+    if remembered is not None and remembered.get("source") is not None:
+        message["source"] = remembered["source"]
+    return message
 
 
 def _new_day_counts(seller_id: str, day: date) -> dict[str, Any]:
@@ -227,12 +263,14 @@ class SellerOutcome:
     swept: int = 0                     # keys deleted by a sweep message
 
 
-def on_seller_message(sellers: MutableMapping[str, Any], message: dict, config: Config) -> SellerOutcome:
+def on_seller_message(sellers: MutableMapping[str, Any], message: dict, config: Config,
+                      stage_partition: int | None = None) -> SellerOutcome:
     """The seller stage: counts orders placed and approved proactive messages per marketplace day.
 
     `{"type": "order_placed", ...}` adds to the day's order count (the 7-day average).
-    `{"type": "decision", "decision": ..., "partition": n}` is an approval of the order stage;
-    it comes back approved (and counted once per message_id) or blocked with VOL001.
+    `{"type": "decision", "decision": ..., "partition": n, "source": [...]}` is an approval of the
+    order stage; it comes back approved (and counted once per message) or blocked with VOL001.
+    `stage_partition` is the seller-stage partition the message came from (its watermarks).
     """
     if message["type"] == "sweep":
         return SellerOutcome(swept=sweep_seller_keys(sellers, message))
@@ -253,8 +291,19 @@ def on_seller_message(sellers: MutableMapping[str, Any], message: dict, config: 
     decision = message["decision"]
     request = decision["request"]
     seller_id, marketplace_id = request["seller_id"], request["marketplace_id"]
-    if _message_key(seller_id, request["message_id"]) in sellers:
-        return SellerOutcome(decision)  # a duplicate of a message already approved and counted
+    source = message.get("source")
+    blocked_key = _blocked_key(seller_id, request["message_id"])
+    if source is None:
+        if _message_key(seller_id, request["message_id"]) in sellers:
+            return SellerOutcome(decision)  # a duplicate of a message already approved and counted
+    else:
+        mark_key, position = _watermark_key(stage_partition, source), source[2:]
+        judged = sellers.get(mark_key)
+        if judged is not None and position <= judged:
+            if blocked_key not in sellers:
+                return SellerOutcome(decision)  # judged before and counted: a replay or a duplicate
+        else:
+            sellers[mark_key] = position
     seller_config = config.for_seller(seller_id)
     requested_at = parse_ts(request["requested_at"])
     usage = seller_usage(sellers, seller_id, marketplace_id, requested_at, seller_config.daily_cap_margin)
@@ -264,13 +313,20 @@ def on_seller_message(sellers: MutableMapping[str, Any], message: dict, config: 
         if request["contact_reason"] == "review_request":
             update = {"type": "volume_blocked", "order_id": request["order_id"],
                       "message_id": request["message_id"], "partition": message.get("partition")}
+        if source is not None and blocked_key not in sellers:
+            # the order stage remembers it approved (a review request until the update arrives):
+            # a duplicate carries the same source and must be judged again, not taken as counted
+            sellers[blocked_key] = [usage["day"], seller_id]
         return SellerOutcome(final, update, usage)
     day = marketplace_day(marketplace_id, requested_at)
     key = _day_key(seller_id, marketplace_id, day)
     counts = sellers.get(key) or _new_day_counts(seller_id, day)
     counts["sent"] += 1
     sellers[key] = counts
-    sellers[_message_key(seller_id, request["message_id"])] = [usage["day"], seller_id]
+    if source is None:
+        sellers[_message_key(seller_id, request["message_id"])] = [usage["day"], seller_id]
+    elif blocked_key in sellers:
+        del sellers[blocked_key]   # blocked before, approved now (a later day, a changed margin)
     return SellerOutcome(final, None, {**usage, "sent_today": counts["sent"]})
 
 
@@ -458,7 +514,7 @@ def _seller_key_owner_and_day(key: str, value: Any) -> tuple[str, str] | None:
     """(seller_id, ISO day) of a `sellers` key, or None for a key the sweep does not know."""
     if key.startswith("d|") and isinstance(value, dict):
         return value.get("seller") or key.split("|")[1], value.get("day") or key.rsplit("|", 1)[1]
-    if key.startswith("m|"):
+    if key.startswith(("m|", "b|")):
         if isinstance(value, list) and len(value) == 2:
             return value[1], value[0]
         if isinstance(value, str):   # written before values named their seller

@@ -156,6 +156,16 @@ def test_seller_keys_written_before_values_named_their_seller_are_swept_too():
     assert list(sellers) == [f"d|SELLER1|{US}|2026-11-24"]
 
 
+def test_keys_of_messages_the_cap_blocked_are_swept_like_approvals():
+    sellers = {"b|SELLER1|old": ["2026-10-01", "SELLER1"], "b|SELLER1|new": ["2026-11-24", "SELLER1"],
+               "w|3|messages.requests|0": [1234, 0]}
+    expired = expired_seller_keys(sellers.items(), date(2026, 11, 25))
+    assert expired == {"SELLER1": ["b|SELLER1|old"]}   # watermarks are few and never expire
+    for message in seller_sweep_messages(expired, date(2026, 11, 25)):
+        sweep_seller_keys(sellers, message)
+    assert sorted(sellers) == ["b|SELLER1|new", "w|3|messages.requests|0"]
+
+
 def test_sweep_messages_are_batched():
     expired = {"SELLER1": [f"m|SELLER1|{n}" for n in range(1201)]}
     sizes = [len(m["keys"]) for m in seller_sweep_messages(expired, NOW.date(), batch=500)]

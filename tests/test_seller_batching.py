@@ -53,9 +53,11 @@ def _decision(seller: str, n: int, reason: str = "delivery_delay") -> dict:
     return {"type": "decision", "decision": decision, "partition": n % 4}
 
 
-def _traffic(rng: random.Random) -> list[dict]:
+def _traffic(rng: random.Random, sources: bool = True) -> list[dict]:
     """Order history, then approvals past a small cap (margin), duplicates, review requests and
-    redelivered order_placed hops, for three sellers interleaved."""
+    redelivered order_placed hops, for three sellers interleaved. With `sources`, approvals carry
+    where the order stage decided them (four input partitions, offsets in order); without, they
+    are hops written before sources existed (counted once by message id)."""
     messages = []
     for seller in ("SA", "SB", "SC"):
         offset = 0
@@ -68,6 +70,8 @@ def _traffic(rng: random.Random) -> list[dict]:
     for n in range(40):
         seller = rng.choice(("SA", "SB", "SC"))
         live.append(_decision(seller, n, "review_request" if n % 9 == 0 else "delivery_delay"))
+        if sources:
+            live[-1]["source"] = ["messages.requests", n % 4, 1000 + n, 0]
         if rng.random() < 0.2:
             live.append(live[rng.randrange(len(live))])            # a duplicate of an earlier request
         if rng.random() < 0.1:
@@ -82,14 +86,21 @@ def _summary(outcome) -> tuple:
             outcome.usage and (outcome.usage["sent_today"], outcome.usage["cap"]))
 
 
+def _stage_partition(message: dict) -> int:
+    seller_id = message["seller_id"] if "seller_id" in message else message["decision"]["seller_id"]
+    return seller_partition(seller_id, 2)
+
+
+@pytest.mark.parametrize("sources", [True, False], ids=["sources", "message-ids"])
 @pytest.mark.parametrize("seed", range(5))
-def test_batched_hops_decide_and_count_exactly_as_one_by_one(seed):
+def test_batched_hops_decide_and_count_exactly_as_one_by_one(seed, sources):
     rng = random.Random(seed)
     config = Config.from_dict({"defaults": {"daily_cap_margin": 607}})   # cap 5 x 21/7 + 600 - 607 = 8
-    traffic = _traffic(rng)
+    traffic = _traffic(rng, sources)
 
     one_by_one = CountingDict()
-    expected = [_summary(on_seller_message(one_by_one, message, config)) for message in traffic]
+    expected = [_summary(on_seller_message(one_by_one, message, config, _stage_partition(message)))
+                for message in traffic]
 
     batched = CountingDict()
     got, start = [], 0
@@ -98,9 +109,10 @@ def test_batched_hops_decide_and_count_exactly_as_one_by_one(seed):
         hops = SellerHops()
         for message in traffic[start:start + size]:
             hops.add(message, partitions=2)
-        for _partition, _key, value in hops.records():
+        for partition, _key, value in hops.records():
             buffered = BufferedTable(batched)
-            got += [(m, on_seller_message(buffered, m, config)) for m in seller_hop_messages(orjson.loads(value))]
+            got += [(m, on_seller_message(buffered, m, config, partition))
+                    for m in seller_hop_messages(orjson.loads(value))]
             buffered.flush()
         start += size
 
@@ -113,12 +125,14 @@ def test_batched_hops_decide_and_count_exactly_as_one_by_one(seed):
     assert dict(batched) == dict(one_by_one)
     assert any(s[1] == "blocked" for s in expected) and any(s[1] == "approved" for s in expected)
     assert batched.writes < one_by_one.writes
+    assert any(k.startswith("m|") for k in batched) != sources   # sources: watermarks, not a key per message
 
 
 def test_a_replayed_batch_counts_nothing_twice():
     config = Config()
     sellers = CountingDict()
-    batch = [_placed("SA", 1, date(2026, 11, 9), [0, 5])] + [_decision("SA", n) for n in range(10)]
+    batch = [_placed("SA", 1, date(2026, 11, 9), [0, 5])] + \
+        [_decision("SA", n) | {"source": ["messages.requests", 0, n, 0]} for n in range(10)]
     for _ in range(2):   # the worker crashed after the writes, before the commit: the hop comes again
         buffered = BufferedTable(sellers)
         routes = [on_seller_message(buffered, m, config).decision for m in batch]

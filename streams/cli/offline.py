@@ -8,7 +8,7 @@ import sys
 import orjson
 
 from ..gateway import (counts_toward_cap, decide, on_buyer_message, on_order_event, on_order_update,
-                       on_seller_message)
+                       on_seller_message, seller_hop)
 from ..policy.engine import evaluate
 from ..records import InvalidRecord, decode_message_request, decode_order_event, decode_order_state
 from ..state import ForeignEvent
@@ -119,6 +119,7 @@ class Replayer:
         self.orders: dict = {}
         self.buyers: dict = {}
         self.sellers: dict = {}
+        self.requests_read = 0   # the offset of the next request in the one "partition" replayed
 
     def order_event(self, event: dict) -> None:
         outcome = on_order_event(self.orders, event)
@@ -129,10 +130,12 @@ class Replayer:
             on_seller_message(self.sellers, message, self.config)
 
     def message_request(self, request: dict) -> dict:
-        decision = decide(self.orders, request, self.config)
+        source = ["replay", 0, self.requests_read, 0]
+        self.requests_read += 1
+        decision = decide(self.orders, request, self.config, source=source)
         if not counts_toward_cap(decision, self.config):
             return decision
-        outcome = on_seller_message(self.sellers, {"type": "decision", "decision": decision}, self.config)
+        outcome = on_seller_message(self.sellers, seller_hop(self.orders, decision, None), self.config)
         if outcome.order_update is not None:
             on_order_update(self.orders, outcome.order_update)
         return outcome.decision

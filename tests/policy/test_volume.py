@@ -193,3 +193,81 @@ def test_an_order_stage_hop_carries_its_events_partition_and_offset():
     orders: dict = {}
     outcome = on_order_event(orders, _placed(0, "S", date(2026, 11, 9)), partition=4, offset=1234)
     assert [m["source"] for m in outcome.seller_messages] == [[4, 1234]]
+
+
+# --- approvals counted once by where they were decided (source watermarks) ----------------------
+
+def _approval(n: int, offset: int, seller: str = "SELLERA", partition: int = 0, index: int = 0) -> dict:
+    from streams.policy.engine import evaluate
+    ask = _message(n, "123-1234567-1234567", seller, "2026-11-10T18:00:00Z")
+    decision = evaluate(ask, order(seller_id=seller, order_id=ask["order_id"]), Config().for_seller(seller))
+    assert decision["route"] == "approved", decision["violations"]
+    return {"type": "decision", "decision": decision, "partition": partition,
+            "source": ["messages.requests", partition, offset, index]}
+
+
+def _sent(sellers: dict, seller: str = "SELLERA") -> int:
+    return seller_usage(sellers, seller, US, datetime(2026, 11, 10, 18, tzinfo=timezone.utc))["sent_today"]
+
+
+def test_approvals_with_sources_are_counted_once_and_write_no_key_per_message():
+    sellers: dict = {}
+    config = Config()
+    hops = [_approval(n, offset=100 + n) for n in range(10)] + [_approval(10, offset=7, partition=3)]
+    for hop in hops:
+        assert on_seller_message(sellers, hop, config, stage_partition=5).decision["route"] == "approved"
+    assert _sent(sellers) == 11
+    assert not [k for k in sellers if k.startswith(("m|", "b|"))]
+    assert sellers["w|5|messages.requests|0"] == [109, 0] and sellers["w|5|messages.requests|3"] == [7, 0]
+    for hop in hops:   # replayed after a crash, or duplicates whose remembered decision kept the source
+        assert on_seller_message(sellers, hop, config, stage_partition=5).decision["route"] == "approved"
+    assert _sent(sellers) == 11
+    # the second decision taken from one record (released parked requests) is a new one
+    assert on_seller_message(sellers, _approval(11, offset=109, index=1), config, 5).decision["route"] == "approved"
+    assert _sent(sellers) == 12
+    # another seller-stage partition keeps its own watermarks
+    on_seller_message(sellers, _approval(12, offset=50), config, stage_partition=6)
+    assert _sent(sellers) == 13
+
+
+def test_a_duplicate_of_a_message_the_cap_blocked_is_judged_again_not_taken_as_counted():
+    """The order stage remembers the approval it sent; the seller stage blocked it (VOL001). A
+    duplicate comes with the same source, below the watermark: it must not pass as counted."""
+    sellers: dict = {}
+    tight = Config.from_dict({"defaults": {"daily_cap_margin": 593}})    # cap 600 - 593 = 7 (no history)
+    hops = [_approval(n, offset=n) for n in range(8)]
+    routes = [on_seller_message(sellers, hop, tight, 0).decision["route"] for hop in hops]
+    assert routes == ["approved"] * 7 + ["blocked"]
+    assert "b|SELLERA|SELLERA-m-7" in sellers
+    again = on_seller_message(sellers, hops[7], tight, 0).decision
+    assert again["route"] == "blocked" and again["violations"][0]["code"] == "VOL001"
+    assert _sent(sellers) == 7
+    looser = Config.from_dict({"defaults": {"daily_cap_margin": 592}})   # the seller's margin changed
+    assert on_seller_message(sellers, hops[7], looser, 0).decision["route"] == "approved"
+    assert _sent(sellers) == 8 and "b|SELLERA|SELLERA-m-7" not in sellers
+    assert on_seller_message(sellers, hops[7], looser, 0).decision["route"] == "approved"
+    assert _sent(sellers) == 8
+
+
+def test_hops_without_a_source_still_count_once_by_message_id():
+    """Hops written before sources existed (still in the topic after an upgrade)."""
+    sellers: dict = {}
+    hop = _approval(1, offset=0)
+    del hop["source"]
+    for _ in range(2):
+        assert on_seller_message(sellers, hop, Config()).decision["route"] == "approved"
+    assert _sent(sellers) == 1 and "m|SELLERA|SELLERA-m-1" in sellers
+
+
+def test_decide_remembers_the_source_and_the_hop_carries_it_but_decisions_never_do():
+    from streams.gateway import decide, seller_hop
+    replayer = Replayer(Config())
+    order_ids = _seller_with_history(replayer, "SELLERA", 1)
+    ask = _message(1, order_ids[0], "SELLERA", "2026-11-10T18:00:00Z")
+    source = ["messages.requests", 2, 41, 0]
+    first = decide(replayer.orders, ask, Config(), source=source)
+    again = decide(replayer.orders, ask, Config(), source=["messages.requests", 2, 99, 0])
+    assert first["route"] == again["route"] == "approved"
+    assert "source" not in first and "source" not in again
+    assert replayer.orders[order_ids[0]]["decisions"][ask["message_id"]]["source"] == source
+    assert seller_hop(replayer.orders, again, 2)["source"] == source   # the first decision's, not the replay's

@@ -29,7 +29,7 @@ def configure_logging(level: str = "info") -> None:
 
 
 def build(bootstrap: str, config: Config, *, web_port: int, store: str, data_dir: str | None):
-    from . import commits
+    from . import commits, gc_pauses
     from .agents import register_agents
     from .app import make_app
     from .web.views import register_views
@@ -51,6 +51,7 @@ def build(bootstrap: str, config: Config, *, web_port: int, store: str, data_dir
     register_agents(app, config)
     register_views(app, bootstrap)
     commits.register(app)
+    gc_pauses.register(app, config.gateway.gc_freeze_interval_seconds)
     return app
 
 

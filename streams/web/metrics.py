@@ -31,6 +31,9 @@ UNCOMMITTED = Gauge("msggate_uncommitted_records",
                     "Records read but not yet committed, per assigned input partition: what a restart would "
                     "process again. Growing while the worker is idle means Faust stopped committing it "
                     "(README \"Guarantees\")", ["topic", "partition"])
+GC_PAUSES = Histogram("msggate_gc_full_collection_seconds",
+                      "Python's full (generation 2) garbage collections: the worker stands still meanwhile",
+                      buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 TABLE_KEYS = Gauge("msggate_table_keys", "Keys in each table held by this worker (memory store)", ["table"])
 
 

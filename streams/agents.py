@@ -22,7 +22,7 @@ from faust.streams import _current_event   # Faust's own "current event" (see se
 from . import store
 from .config import Config
 from .gateway import (BUYER_EVENTS_TOPIC, DEAD_LETTER_TOPIC, INPUT_TOPICS, ORDER_UPDATES_TOPIC,
-                      PENDING_EXPIRY_TOPIC, ROUTE_TOPICS, SELLER_STAGE_TOPIC, TABLE_NAMES, BufferedTable,
+                      PENDING_EXPIRY_TOPIC, ROUTE_TOPICS, SELLER_STAGE_TOPIC, TABLE_NAMES, BufferedTable, PendingBatch,
                       SellerHops, counts_toward_cap, decide, expire_order, expired_orders, expired_seller_keys,
                       on_buyer_message, on_order_event, on_order_update, on_seller_message, order_cutoff,
                       seller_hop, seller_hop_messages, seller_partition, seller_sweep_messages)
@@ -156,7 +156,10 @@ def register_agents(app: faust.App, config: Config) -> None:
     # ones are not counted, so the bound holds within a factor of two).
     parked_per_partition: Counter[int] = Counter()
 
-    async def handle_request(message, started: float) -> None:
+    # The pending table as the current batch sees it: written at the batch's end (PendingBatch).
+    pending_batch = PendingBatch(pending)
+
+    async def handle_request(message, started: float, pending_view) -> None:
         request = decode_message_request(message.value, config.gateway)
         if message.key is not None and message.key.decode("utf-8", "replace") != request["order_id"]:
             raise InvalidRecord(f"record key {message.key!r} is not the order_id {request['order_id']!r}",
@@ -167,7 +170,7 @@ def register_agents(app: faust.App, config: Config) -> None:
         if decision is not None:
             await finish(decision, started, message.partition)
             return
-        parked = pending.get(request["order_id"]) or []
+        parked = pending_view.get(request["order_id"]) or []
         if len(parked) >= MAX_PENDING_PER_ORDER or \
                 parked_per_partition[message.partition] >= config.gateway.max_pending_per_partition:
             # A flood of unknown-order messages must not exhaust the worker: past the bound they
@@ -176,13 +179,13 @@ def register_agents(app: faust.App, config: Config) -> None:
                                 source=source), started, message.partition)
             return
         parked.append({"request": request, "deadline": time.time() + grace, "partition": message.partition})
-        pending[request["order_id"]] = parked
+        pending_view[request["order_id"]] = parked
         parked_per_partition[message.partition] += 1
 
-    async def release_pending(message, order_id: str, only_message: str | None = None) -> None:
+    async def release_pending(message, pending_view, order_id: str, only_message: str | None = None) -> None:
         """Decide the requests parked for `order_id`; `message` is the record that releases them
         (their decisions' source: the n-th decision of that record)."""
-        parked = pending.get(order_id)
+        parked = pending_view.get(order_id)
         if not parked:
             return
         keep = []
@@ -195,12 +198,13 @@ def register_agents(app: faust.App, config: Config) -> None:
                               partition=entry["partition"], source=source)
             parked_per_partition[entry["partition"]] = max(0, parked_per_partition[entry["partition"]] - 1)
             await finish(decision, time.perf_counter(), entry["partition"])
+            pending_batch.released = True
         if keep:
-            pending[order_id] = keep
+            pending_view[order_id] = keep
         else:
-            del pending[order_id]
+            del pending_view[order_id]
 
-    async def handle_order_event(message) -> None:
+    async def handle_order_event(message, pending_view) -> None:
         event = decode_order_event(message.value)
         try:
             outcome = on_order_event(orders, event, partition=message.partition, offset=message.offset)
@@ -211,16 +215,17 @@ def register_agents(app: faust.App, config: Config) -> None:
         for seller_message in outcome.seller_messages:
             to_seller_stage(seller_message)
         if outcome.changed and is_known(outcome.record):
-            await release_pending(message, event["order_id"])
+            await release_pending(message, pending_view, event["order_id"])
 
     async def handle(event) -> None:
         message = event.message
         started = time.perf_counter()
+        pending_view = pending_batch.view(message.partition, event)
         try:
             if message.topic == "messages.requests":
-                await handle_request(message, started)
+                await handle_request(message, started, pending_view)
             elif message.topic == "orders.events":
-                await handle_order_event(message)
+                await handle_order_event(message, pending_view)
             elif message.topic == ORDER_UPDATES_TOPIC:
                 on_order_update(orders, orjson.loads(message.value))
             elif message.topic == PENDING_EXPIRY_TOPIC:
@@ -229,7 +234,7 @@ def register_agents(app: faust.App, config: Config) -> None:
                     if expire_order(orders, marker["order_id"], marker["cutoff"]):
                         metrics.STATE_SWEPT.labels(table="orders").inc()
                 else:
-                    await release_pending(message, marker["order_id"], marker["message_id"])
+                    await release_pending(message, pending_view, marker["order_id"], marker["message_id"])
         except InvalidRecord as exc:
             await to_dead_letter(message, exc.reason, exc.kind)
         except Exception as exc:  # one bad record must never stop the worker
@@ -253,8 +258,14 @@ def register_agents(app: faust.App, config: Config) -> None:
                     await handle(event)
                 if len(seller_hops):
                     await send_seller_hops()
+                if pending_batch.released:
+                    # released requests are forgotten only once their decisions and hops are
+                    # delivered (PendingBatch says why): rare, so the round trip is affordable
+                    await app.producer.flush()
+                pending_batch.flush(set_current_event)
             except BaseException:
                 seller_hops.clear()   # replayed with their events
+                pending_batch.clear()
                 raise
             for event in batch:
                 event.message.decref()

@@ -5,7 +5,7 @@ Faust code stays thin: it decodes, hands records to these functions with its tab
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -451,6 +451,46 @@ class BufferedTable(MutableMapping):
                 self.table[key] = value
         written = len(self._changed)
         self._changed.clear()
+        return written
+
+
+class PendingBatch:
+    """The `pending` table (requests parked until their order arrives) seen through one
+    order-stage batch: one BufferedTable per input partition, written at the batch's end.
+
+    A parked request was acknowledged when it was parked, so the table is its only record. The
+    batch that releases it must forget it only after the decision (or its seller-stage hop) is
+    delivered: otherwise a crash in between, with the deletion already on the changelog, would
+    leave nothing to decide it again (the releasing order event comes again, but changes nothing
+    the second time). The agent therefore flushes the producer when `released` and then calls
+    `flush`. Per partition, because a table write goes to the changelog partition of the event
+    Faust holds as current (`set_current`): an order's parked requests all live in its partition.
+    """
+
+    def __init__(self, table: MutableMapping[str, Any]) -> None:
+        self.table = table
+        self._views: dict[int, tuple[Any, BufferedTable]] = {}
+        self.released = False   # set by whoever takes parked requests out of a view
+
+    def view(self, partition: int, event: Any) -> BufferedTable:
+        """The batch's view of `partition`; `event` (one of the batch's from that partition)
+        is current while its writes are flushed."""
+        entry = self._views.get(partition)
+        if entry is None:
+            entry = self._views[partition] = (event, BufferedTable(self.table))
+        return entry[1]
+
+    def clear(self) -> None:
+        self._views.clear()
+        self.released = False
+
+    def flush(self, set_current: Callable[[Any], None]) -> int:
+        """Write every partition's changes with its event current; returns how many keys."""
+        written = 0
+        for event, view in self._views.values():
+            set_current(event)
+            written += view.flush()
+        self.clear()
         return written
 
 

@@ -34,3 +34,16 @@ def test_recent_table_is_bounded_and_forgets_evicted_ids():
         feed.add("messages.blocked", decision(n), now=1.0)
     assert len(feed.recent) == RECENT and len(feed.by_id) == RECENT
     assert "m0" not in feed.by_id and f"m{RECENT + 9}" in feed.by_id
+
+
+def test_approved_decisions_are_counted_from_end_offsets():
+    from streams.web.feed import BACKFILL, ApprovedCounter
+
+    counter = ApprovedCounter()
+    # first poll: like the decoded topics, the last BACKFILL records per partition (or all there are)
+    assert counter.advance({0: 1000, 1: 50}, starts={0: 0, 1: 10}) == BACKFILL + 40
+    assert counter.advance({0: 1000, 1: 50}) == 0
+    assert counter.advance({0: 1030, 1: 55}) == 35
+    # a partition added later starts at its end; one whose end went back (topic recreated) restarts
+    assert counter.advance({0: 1030, 1: 3, 2: 70}) == 0
+    assert counter.advance({0: 1031, 1: 5, 2: 72}) == 5

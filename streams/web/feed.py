@@ -3,8 +3,9 @@
 The feed reads the output topics with a plain consumer outside the group (every partition,
 no commits), so each worker's dashboard shows the whole gateway, not only its partitions.
 It starts a little before the end of each partition (`BACKFILL` records), so a fresh page has
-recent history. Approved decisions (most of the traffic) are only counted, not decoded: the
-feed runs inside the worker. Pure bookkeeping here; the consumer lives in `streams/web/views.py`.
+recent history. Approved decisions (most of the traffic) are not read at all: they are counted
+from the end offsets of `messages.approved` (`ApprovedCounter`), so N workers do not each fetch
+the whole topic. Pure bookkeeping here; the consumer lives in `streams/web/views.py`.
 """
 from __future__ import annotations
 
@@ -109,3 +110,30 @@ class Feed:
             if len(rows) >= limit:
                 break
         return rows
+
+
+class ApprovedCounter:
+    """Approved decisions counted from the end offsets of `messages.approved`'s partitions.
+
+    Each poll's growth of the end offsets is what arrived since. The first poll counts the last
+    `BACKFILL` records per partition, as the decoded topics start that far back. A partition
+    whose end went backwards (topic recreated) restarts from its new end. Under
+    `processing_guarantee = "exactly_once"` transaction markers take offsets too, so the count
+    is a little high there.
+    """
+
+    def __init__(self) -> None:
+        self._ends: dict = {}
+
+    def advance(self, ends: dict, starts: dict | None = None) -> int:
+        """`ends` (and for new partitions `starts`): partition -> offset. Returns the new count."""
+        arrived = 0
+        for partition, end in ends.items():
+            seen = self._ends.get(partition)
+            if seen is None:
+                start = (starts or {}).get(partition, end)
+                seen = max(start, end - BACKFILL)
+            if end >= seen:
+                arrived += end - seen
+            self._ends[partition] = end
+        return arrived

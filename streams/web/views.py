@@ -7,6 +7,7 @@ pages need nothing Faust's views lack.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import faust
 import orjson
@@ -14,7 +15,7 @@ import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from . import metrics
-from .feed import BACKFILL, Feed
+from .feed import BACKFILL, ApprovedCounter, Feed
 from .render import DASHBOARD_CSP, DASHBOARD_JS, DETAIL_CSP, dashboard_page, detail_page
 
 log = structlog.get_logger("msggate.web")
@@ -94,8 +95,12 @@ def register_views(app: faust.App, bootstrap: str | None = None) -> None:
         metrics.update_lag(app.consumer)
 
 
+APPROVED_POLL_S = 1.0
+
+
 async def _follow(bootstrap: str, feed: Feed) -> None:
-    """Read every partition of the output topics (no group), starting BACKFILL records back."""
+    """Read every partition of the output topics but `messages.approved` (no group), starting
+    BACKFILL records back; count the approved ones from that topic's end offsets, every second."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     from ..kafka_admin import partition_counts
@@ -104,21 +109,26 @@ async def _follow(bootstrap: str, feed: Feed) -> None:
         consumer = None
         try:
             counts = await partition_counts(bootstrap)
-            parts = [TopicPartition(t, p) for t in FEED_TOPICS if t in counts for p in range(counts[t])]
+            parts = [TopicPartition(t, p) for t in FEED_TOPICS if t in counts for p in range(counts[t])
+                     if t != "messages.approved"]
+            approved = [TopicPartition("messages.approved", p) for p in range(counts.get("messages.approved", 0))]
             consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
             await consumer.start()
             consumer.assign(parts)
-            ends = await consumer.end_offsets(parts)
-            starts = await consumer.beginning_offsets(parts)
+            ends = await consumer.end_offsets(parts + approved)
+            starts = await consumer.beginning_offsets(parts + approved)
             for tp in parts:
                 consumer.seek(tp, max(starts[tp], ends[tp] - BACKFILL))
+            # the bulk of the traffic: counted from end offsets, never fetched (this runs in every worker)
+            approved_counter = ApprovedCounter()
+            feed.count_approved(approved_counter.advance({tp: ends[tp] for tp in approved}, starts))
+            polled = time.monotonic()
             while True:
                 batch = await consumer.getmany(timeout_ms=1000, max_records=2000)
+                if approved and time.monotonic() - polled >= APPROVED_POLL_S:
+                    polled = time.monotonic()
+                    feed.count_approved(approved_counter.advance(await consumer.end_offsets(approved)))
                 for tp, records in batch.items():
-                    if tp.topic == "messages.approved":
-                        # the bulk of the traffic: counted, not decoded (this runs in the worker)
-                        feed.count_approved(len(records))
-                        continue
                     for record in records:
                         try:
                             feed.add(tp.topic, orjson.loads(record.value))

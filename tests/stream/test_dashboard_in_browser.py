@@ -47,8 +47,11 @@ def routed(gateway, worker):
     deadline = time.monotonic() + 30   # the dashboard's own consumer follows the output topics
     while time.monotonic() < deadline:
         with urllib.request.urlopen(f"{base}/api/decisions?limit=500") as response:
-            if {"t6-promo", "t6-hostile"} <= {d["message_id"] for d in orjson.loads(response.read())}:
-                break
+            shown = {d["message_id"] for d in orjson.loads(response.read())}
+        with urllib.request.urlopen(f"{base}/api/summary") as response:   # approved: from end offsets, each second
+            approved = orjson.loads(response.read())["routes"]["approved"]
+        if {"t6-promo", "t6-hostile"} <= shown and approved >= 1:
+            break
         time.sleep(0.5)
     return base
 

@@ -120,6 +120,7 @@ def test_cnt008_silent_on_numbers_that_are_not_contacts(extra):
     '<img src="https://t.example.com/o.gif?uid=42" width="1" height="1" alt="">',
     '<img src="https://cdn.example.com/x.png" style="display:none" alt="">',
     '<img src="https://cdn.example.com/logo.png?utm_source=mail" alt="Logo">',
+    '<img src="https://cdn.example.com/p.gif" width="１" height="１px" alt="">',   # full-width 1
 ])
 def test_cnt007_fires_on_tracking_images(img):
     assert "CNT007" in codes(html(img), order())
@@ -128,6 +129,8 @@ def test_cnt007_fires_on_tracking_images(img):
 def test_cnt007_silent_on_normal_images():
     assert "CNT007" not in codes(html('<img src="https://cdn.example.com/logo.png" width="120" alt="Logo">'), order())
     assert "CNT007" not in codes(html('<img src="https://cdn.example.com/team.jpg" width="300" height="200" alt="Team">'), order())
+    # "²" is a digit to str.isdigit() but no number: not a size, and no crash
+    assert "CNT007" not in codes(html('<img src="https://cdn.example.com/team.jpg" width="²" alt="Team">'), order())
 
 
 @pytest.mark.parametrize("extra", [

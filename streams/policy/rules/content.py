@@ -138,7 +138,7 @@ def tracking_pixel(ctx: Context) -> Iterator[Finding]:
     """
     for image in ctx.analysis.images:
         sizes = [image.width, image.height]
-        tiny = any(s is not None and s.strip().rstrip("px").strip().replace(".", "", 1).isdigit()
+        tiny = any(s is not None and s.strip().rstrip("px").strip().replace(".", "", 1).isdecimal()
                    and float(s.strip().rstrip("px")) <= 2 for s in sizes)
         path, _, query = image.src.partition("?")
         if tiny or image.hidden or _TRACKING_QUERY.search(query) or _TRACKING_PATH.search(path):

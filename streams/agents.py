@@ -23,7 +23,7 @@ from . import store
 from .config import Config
 from .gateway import (BUYER_EVENTS_TOPIC, DEAD_LETTER_TOPIC, INPUT_TOPICS, ORDER_UPDATES_TOPIC,
                       PENDING_EXPIRY_TOPIC, ROUTE_TOPICS, SELLER_STAGE_TOPIC, TABLE_NAMES, BufferedTable, PendingBatch,
-                      SellerHops, counts_toward_cap, decide, expire_order, expired_orders, expired_seller_keys,
+                      SellerHops, counts_toward_cap, decide_at, expire_order, expired_orders, expired_seller_keys,
                       on_buyer_message, on_order_event, on_order_update, on_seller_message, order_cutoff,
                       seller_hop, seller_hop_messages, seller_partition, seller_sweep_messages)
 from .policy.engine import warm_up
@@ -134,10 +134,12 @@ def register_agents(app: faust.App, config: Config) -> None:
     # partition, sent when the batch is done (before its events are acknowledged).
     seller_hops = SellerHops()
 
-    async def finish(decision: dict, started: float, partition: int) -> None:
-        """Route a per-order decision; approved proactive messages first pass the seller stage."""
+    async def finish(decided: tuple[dict, list | None], started: float, partition: int) -> None:
+        """Route a per-order decision (with its source, as `decide_at` returns them); approved
+        proactive messages first pass the seller stage."""
+        decision, source = decided
         if counts_toward_cap(decision, config):
-            to_seller_stage(seller_hop(orders, decision, partition))
+            to_seller_stage(seller_hop(decision, partition, source))
         else:
             await route(decision, started)
 
@@ -165,18 +167,18 @@ def register_agents(app: faust.App, config: Config) -> None:
             raise InvalidRecord(f"record key {message.key!r} is not the order_id {request['order_id']!r}",
                                 kind="key")
         source = [message.topic, message.partition, message.offset, 0]
-        decision = decide(orders, request, config, decided_at=format_ts(utcnow()), wait_if_unknown=grace > 0,
-                          partition=message.partition, source=source)
-        if decision is not None:
-            await finish(decision, started, message.partition)
+        decided = decide_at(orders, request, config, source, decided_at=format_ts(utcnow()),
+                            wait_if_unknown=grace > 0, partition=message.partition)
+        if decided[0] is not None:
+            await finish(decided, started, message.partition)
             return
         parked = pending_view.get(request["order_id"]) or []
         if len(parked) >= MAX_PENDING_PER_ORDER or \
                 parked_per_partition[message.partition] >= config.gateway.max_pending_per_partition:
             # A flood of unknown-order messages must not exhaust the worker: past the bound they
             # are decided now (ORD001, retryable) instead of waiting for the grace period.
-            await finish(decide(orders, request, config, decided_at=format_ts(utcnow()), partition=message.partition,
-                                source=source), started, message.partition)
+            await finish(decide_at(orders, request, config, source, decided_at=format_ts(utcnow()),
+                                   partition=message.partition), started, message.partition)
             return
         parked.append({"request": request, "deadline": time.time() + grace, "partition": message.partition})
         pending_view[request["order_id"]] = parked
@@ -194,10 +196,10 @@ def register_agents(app: faust.App, config: Config) -> None:
                 keep.append(entry)
                 continue
             source = [message.topic, message.partition, message.offset, index]
-            decision = decide(orders, entry["request"], config, decided_at=format_ts(utcnow()),
-                              partition=entry["partition"], source=source)
+            decided = decide_at(orders, entry["request"], config, source, decided_at=format_ts(utcnow()),
+                                partition=entry["partition"])
             parked_per_partition[entry["partition"]] = max(0, parked_per_partition[entry["partition"]] - 1)
-            await finish(decision, time.perf_counter(), entry["partition"])
+            await finish(decided, time.perf_counter(), entry["partition"])
             pending_batch.released = True
         if keep:
             pending_view[order_id] = keep

@@ -125,33 +125,43 @@ def on_order_update(orders: MutableMapping[str, Any], update: dict) -> bool:
 
 def decide(orders: MutableMapping[str, Any], request: dict, config: Config, *,
            decided_at: str | None = None, wait_if_unknown: bool = False,
-           partition: int | None = None, source: list | None = None) -> dict | None:
+           partition: int | None = None) -> dict | None:
     """Decide a message request against its order's state and update that state.
 
     Returns the decision, or None when the order is unknown and `wait_if_unknown` is set (the
     caller parks the request until the order arrives or the grace period ends). A message_id
-    decided before gets the same decision again and changes nothing. `source` is where the
-    decision is taken (`[topic, partition, offset, n]`, the n-th decision of that record); it is
-    remembered with the decision and travels with its hop (`seller_hop`), never on the outputs.
+    decided before gets the same decision again and changes nothing.
     """
+    return decide_at(orders, request, config, None, decided_at=decided_at, wait_if_unknown=wait_if_unknown,
+                     partition=partition)[0]
+
+
+def decide_at(orders: MutableMapping[str, Any], request: dict, config: Config, source: list | None, *,
+              decided_at: str | None = None, wait_if_unknown: bool = False,
+              partition: int | None = None) -> tuple[dict | None, list | None]:
+    """`decide`, for the stream: `source` is where the decision is taken (`[topic, partition,
+    offset, n]`, the n-th decision of that record). It is remembered with the decision, never put
+    on the outputs, and returned beside it: the source of the decision's first taking (a message
+    decided before keeps its first source), for the seller-stage hop (`seller_hop`)."""
     record = orders.get(request["order_id"])
     if record is not None:
         previous = record["decisions"].get(request["message_id"])
         if previous is not None:
-            if "source" in previous:
+            first_source = previous.get("source")
+            if first_source is not None:
                 previous = {k: v for k, v in previous.items() if k != "source"}
-            return {**previous, "request": request}
+            return {**previous, "request": request}, first_source
     if not is_known(record):
         if wait_if_unknown:
-            return None
-        return evaluate(request, None, config.for_seller(request["seller_id"]), decided_at=decided_at)
+            return None, None
+        return evaluate(request, None, config.for_seller(request["seller_id"]), decided_at=decided_at), None
     state = record["state"]
     if state["seller_id"] != request["seller_id"]:
         # Another seller's order ID: never evaluate against (or leak) that seller's state.
-        return evaluate(request, None, config.for_seller(request["seller_id"]), decided_at=decided_at)
+        return evaluate(request, None, config.for_seller(request["seller_id"]), decided_at=decided_at), None
     decision = evaluate(request, state, config.for_seller(request["seller_id"]), decided_at=decided_at)
     if decision["retryable"]:
-        return decision  # nothing final happened; a retry is evaluated afresh
+        return decision, None  # nothing final happened; a retry is evaluated afresh
     if decision["route"] == "approved" and request["contact_reason"] == "review_request":
         state["review_requests"] += 1
     remembered = {k: v for k, v in decision.items() if k != "request"}
@@ -160,7 +170,7 @@ def decide(orders: MutableMapping[str, Any], request: dict, config: Config, *,
     remember_decision(record, request["message_id"], remembered)
     touch_order(record, request["requested_at"], partition)
     orders[request["order_id"]] = record
-    return decision
+    return decision, source
 
 
 def _undo_approval(orders: MutableMapping[str, Any], order_id: str, message_id: str) -> bool:
@@ -224,14 +234,12 @@ def _watermark_key(stage_partition: int | None, source: list) -> str:
     return f"w|{'-' if stage_partition is None else stage_partition}|{source[0]}|{source[1]}"
 
 
-def seller_hop(orders: MutableMapping[str, Any], decision: dict, partition: int | None) -> dict:
+def seller_hop(decision: dict, partition: int | None, source: list | None) -> dict:
     """The seller-stage message for an approval of the order stage: the decision, the order's
-    partition, and where the decision was first taken (`decide`'s `source`, if it was given)."""
+    partition, and where the decision was first taken (as `decide_at` returns it)."""
     message = {"type": "decision", "decision": decision, "partition": partition}
-    record = orders.get(decision["order_id"])
-    remembered = record["decisions"].get(decision["message_id"]) if record is not None else None
-    if remembered is not None and remembered.get("source") is not None:
-        message["source"] = remembered["source"]
+    if source is not None:
+        message["source"] = source
     return message
 
 

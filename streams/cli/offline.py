@@ -7,7 +7,7 @@ import sys
 
 import orjson
 
-from ..gateway import (counts_toward_cap, decide, on_buyer_message, on_order_event, on_order_update,
+from ..gateway import (counts_toward_cap, decide_at, on_buyer_message, on_order_event, on_order_update,
                        on_seller_message, seller_hop)
 from ..policy.engine import evaluate
 from ..records import InvalidRecord, decode_message_request, decode_order_event, decode_order_state
@@ -132,10 +132,10 @@ class Replayer:
     def message_request(self, request: dict) -> dict:
         source = ["replay", 0, self.requests_read, 0]
         self.requests_read += 1
-        decision = decide(self.orders, request, self.config, source=source)
+        decision, first_source = decide_at(self.orders, request, self.config, source)
         if not counts_toward_cap(decision, self.config):
             return decision
-        outcome = on_seller_message(self.sellers, seller_hop(self.orders, decision, None), self.config)
+        outcome = on_seller_message(self.sellers, seller_hop(decision, None, first_source), self.config)
         if outcome.order_update is not None:
             on_order_update(self.orders, outcome.order_update)
         return outcome.decision

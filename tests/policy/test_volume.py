@@ -260,14 +260,16 @@ def test_hops_without_a_source_still_count_once_by_message_id():
 
 
 def test_decide_remembers_the_source_and_the_hop_carries_it_but_decisions_never_do():
-    from streams.gateway import decide, seller_hop
+    from streams.gateway import decide, decide_at, seller_hop
     replayer = Replayer(Config())
     order_ids = _seller_with_history(replayer, "SELLERA", 1)
     ask = _message(1, order_ids[0], "SELLERA", "2026-11-10T18:00:00Z")
     source = ["messages.requests", 2, 41, 0]
-    first = decide(replayer.orders, ask, Config(), source=source)
-    again = decide(replayer.orders, ask, Config(), source=["messages.requests", 2, 99, 0])
+    first, first_source = decide_at(replayer.orders, ask, Config(), source)
+    again, again_source = decide_at(replayer.orders, ask, Config(), ["messages.requests", 2, 99, 0])
     assert first["route"] == again["route"] == "approved"
     assert "source" not in first and "source" not in again
     assert replayer.orders[order_ids[0]]["decisions"][ask["message_id"]]["source"] == source
-    assert seller_hop(replayer.orders, again, 2)["source"] == source   # the first decision's, not the replay's
+    assert first_source == again_source == source          # the first decision's, not the replay's
+    assert seller_hop(again, 2, again_source)["source"] == source
+    assert "source" not in decide(replayer.orders, ask, Config())   # the offline path: same decision

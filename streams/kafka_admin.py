@@ -1,6 +1,9 @@
 """Topic administration and small produce/consume helpers (aiokafka)."""
 from __future__ import annotations
 
+import asyncio
+import time
+
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -31,9 +34,27 @@ async def create_topics(bootstrap: str, partitions: int, replication: int = 1, *
                 await admin.create_topics(new)
             except TopicAlreadyExistsError:   # another worker or operator was faster
                 pass
+            await _wait_until_described(admin, wanted)
         return wanted
     finally:
         await admin.close()
+
+
+async def _wait_until_described(admin: AIOKafkaAdminClient, topics: list[str], timeout_s: float = 15.0) -> None:
+    """Return once the broker's metadata lists every one of `topics` with its partitions: creation
+    is answered before the metadata has them (a test read no partitions right after), and what
+    follows a `topics create` (workers, their first group assignment) must find them."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        # every topic (no names): a metadata request naming a missing topic may auto-create it
+        described = await admin.describe_topics()
+        missing = sorted(set(topics) - {d["topic"] for d in described if d["partitions"]})
+        if not missing:
+            return
+        if time.monotonic() >= deadline:
+            raise RuntimeError(f"topics not in the broker's metadata {timeout_s:.0f} s after creating them: "
+                               f"{', '.join(missing)}")
+        await asyncio.sleep(0.1)
 
 
 async def partition_counts(bootstrap: str) -> dict[str, int]:

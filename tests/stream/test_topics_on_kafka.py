@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
@@ -45,3 +46,24 @@ def test_changelog_topics_are_created_compacted_with_the_gateway_partitions(tmp_
         assert asyncio.run(create_topics(kafka.bootstrap, partitions=3)) == []   # idempotent
     finally:
         kafka.stop()
+
+
+def test_creation_waits_for_the_metadata_and_names_what_never_appears():
+    from streams.kafka_admin import _wait_until_described
+
+    class SlowMetadata:
+        """Answers like a broker whose metadata learns of one topic on the third look."""
+
+        def __init__(self):
+            self.looks = 0
+
+        async def describe_topics(self, topics=None):
+            assert topics is None   # naming a missing topic may auto-create it on the broker
+            self.looks += 1
+            return [{"topic": "a", "partitions": [0, 1] if self.looks >= 3 else []}]
+
+    admin = SlowMetadata()
+    asyncio.run(_wait_until_described(admin, ["a"]))
+    assert admin.looks == 3
+    with pytest.raises(RuntimeError, match=r"after creating them: never$"):
+        asyncio.run(_wait_until_described(SlowMetadata(), ["a", "never"], timeout_s=0.3))

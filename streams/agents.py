@@ -51,6 +51,18 @@ async def held_events(stream):
         message.decref()   # not reached when the body is cancelled: the stream's ack then keeps one
 
 
+async def held_batches(stream, size: int, within: float):
+    """`stream.take_events(size, within)`, each batch held like `held_events` holds an event:
+    take_events acknowledges a batch when the loop leaves it, also when the agent is cancelled
+    half-way (worker stop) or its body raises; held, those events are replayed instead of lost."""
+    async for batch in stream.take_events(size, within=within):
+        for event in batch:
+            event.message.incref()
+        yield batch
+        for event in batch:   # before take_events acks the batch, so that its ack is the last
+            event.message.decref()
+
+
 MAX_PENDING_PER_ORDER = 50
 MAX_SWEPT_PER_RUN = 100_000
 
@@ -108,6 +120,9 @@ def register_agents(app: faust.App, config: Config) -> None:
     warm_up()
     app.msggate_tables = {"orders": orders, "pending": pending, "buyers": buyers, "sellers": sellers}
     assert tuple(app.msggate_tables) == TABLE_NAMES   # kafka_admin creates their changelogs by these names
+
+    async def internal_error_to_dead_letter(message, exc: Exception, value: bytes | None = None) -> None:
+        await to_dead_letter(message, f"internal error: {type(exc).__name__}: {exc}", "internal", value)
 
     async def to_dead_letter(message, reason: str, kind: str, value: bytes | None = None) -> None:
         """`value`: the part of the record that failed (one message of a batched hop), else all of it."""
@@ -241,19 +256,14 @@ def register_agents(app: faust.App, config: Config) -> None:
             await to_dead_letter(message, exc.reason, exc.kind)
         except Exception as exc:  # one bad record must never stop the worker
             log.exception("record_failed", topic=message.topic, offset=message.offset)
-            await to_dead_letter(message, f"internal error: {type(exc).__name__}: {exc}", "internal")
+            await internal_error_to_dead_letter(message, exc)
 
     @app.agent(main_topics, concurrency=1)
     async def gateway(stream):
         # In batches: the events of a batch are acknowledged after it is done, hops included, so
         # a crash replays the whole batch (decisions already remembered are routed again).
-        async for batch in stream.take_events(config.gateway.order_batch_max,
-                                              within=config.gateway.order_batch_window_ms / 1000):
-            # take_events acknowledges a batch when the loop leaves it, also when the agent is
-            # cancelled half-way (worker stop): a reference held until the batch is done keeps
-            # those events unacknowledged then, so they are replayed instead of lost.
-            for event in batch:
-                event.message.incref()
+        async for batch in held_batches(stream, config.gateway.order_batch_max,
+                                        config.gateway.order_batch_window_ms / 1000):
             try:
                 for event in batch:
                     set_current_event(event)
@@ -269,8 +279,6 @@ def register_agents(app: faust.App, config: Config) -> None:
                 seller_hops.clear()   # replayed with their events
                 pending_batch.clear()
                 raise
-            for event in batch:
-                event.message.decref()
 
     async def send_order_update(update: dict) -> None:
         """Back to the order's own partition, named explicitly (not the producer's key hash), so
@@ -294,7 +302,7 @@ def register_agents(app: faust.App, config: Config) -> None:
             try:
                 members = seller_hop_messages(orjson.loads(event.message.value))
             except Exception as exc:
-                await to_dead_letter(event.message, f"internal error: {type(exc).__name__}: {exc}", "internal")
+                await internal_error_to_dead_letter(event.message, exc)
                 continue
             # The batch's writes reach the table (and its changelog) once per key, before its
             # decisions are routed: a crash in between replays the hop, and the approvals it had
@@ -306,8 +314,7 @@ def register_agents(app: faust.App, config: Config) -> None:
                     outcomes.append(on_seller_message(buffered, member, config, event.message.partition))
                 except Exception as exc:  # never lose the decision: it goes to the dead-letter topic
                     log.exception("seller_stage_failed", offset=event.message.offset)
-                    await to_dead_letter(event.message, f"internal error: {type(exc).__name__}: {exc}", "internal",
-                                         value=orjson.dumps(member))
+                    await internal_error_to_dead_letter(event.message, exc, orjson.dumps(member))
             buffered.flush()
             for outcome in outcomes:
                 try:
@@ -321,8 +328,7 @@ def register_agents(app: faust.App, config: Config) -> None:
                         await route(outcome.decision, started)
                 except Exception as exc:
                     log.exception("seller_stage_failed", offset=event.message.offset)
-                    await to_dead_letter(event.message, f"internal error: {type(exc).__name__}: {exc}", "internal",
-                                         value=orjson.dumps(outcome.decision))
+                    await internal_error_to_dead_letter(event.message, exc, orjson.dumps(outcome.decision))
 
     sent_markers: set[tuple[str, str]] = set()
 

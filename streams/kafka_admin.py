@@ -46,9 +46,8 @@ async def _wait_until_described(admin: AIOKafkaAdminClient, topics: list[str], t
     follows a `topics create` (workers, their first group assignment) must find them."""
     deadline = time.monotonic() + timeout_s
     while True:
-        # every topic (no names): a metadata request naming a missing topic may auto-create it
-        described = await admin.describe_topics()
-        missing = sorted(set(topics) - {d["topic"] for d in described if d["partitions"]})
+        counts = await _partitions_per_topic(admin)
+        missing = sorted(t for t in topics if not counts.get(t))
         if not missing:
             return
         if time.monotonic() >= deadline:
@@ -57,12 +56,17 @@ async def _wait_until_described(admin: AIOKafkaAdminClient, topics: list[str], t
         await asyncio.sleep(0.1)
 
 
+async def _partitions_per_topic(admin: AIOKafkaAdminClient) -> dict[str, int]:
+    """Topic -> partition count, Kafka's internal topics (`__…`) left out. One metadata request
+    for every topic: one naming a missing topic may auto-create it (auto.create.topics.enable)."""
+    return {d["topic"]: len(d["partitions"]) for d in await admin.describe_topics()
+            if not d["topic"].startswith("__")}
+
+
 async def partition_counts(bootstrap: str) -> dict[str, int]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        names = [t for t in await admin.list_topics() if not t.startswith("__")]
-        described = await admin.describe_topics(names)
-        return {d["topic"]: len(d["partitions"]) for d in described}
+        return await _partitions_per_topic(admin)
     finally:
         await admin.close()

@@ -62,17 +62,19 @@ def apply_volume(decision: dict[str, Any], usage: dict[str, Any], config: Seller
                   decision["decided_at"])
 
 
-_PLANS: dict[tuple[int, int], tuple[tuple, SellerConfig, tuple]] = {}
+_PLANS: dict[tuple[int, int, bool], tuple[tuple, SellerConfig, tuple, bool]] = {}
+_NO_FACTS: frozenset[str] = frozenset()
 
 
-def _plan(rules: tuple, config: SellerConfig) -> tuple:
-    """(rule, action, gate, needs_order) for each rule the seller has not turned off; cached per
-    configuration object (Config hands out one SellerConfig per seller, so this is one dict
-    lookup per message). The gate is None when rule gates are off (tests)."""
+def _plan(rules: tuple, config: SellerConfig) -> tuple[tuple, bool]:
+    """(rule, action, gate, needs_order) for each rule the seller has not turned off, and whether
+    any of them has a gate (the message's facts are needed); cached per configuration object
+    (Config hands out one SellerConfig per seller, so this is one dict lookup per message). The
+    gate is None when rule gates are off (tests)."""
     key = (id(rules), id(config), GATES_ON)
     cached = _PLANS.get(key)
     if cached is not None and cached[0] is rules and cached[1] is config:
-        return cached[2]
+        return cached[2], cached[3]
     plan = []
     for rule in rules:
         action = config.action_for(rule.code, rule.default_for(config))
@@ -80,23 +82,38 @@ def _plan(rules: tuple, config: SellerConfig) -> tuple:
             plan.append((rule, action, rule.gate if GATES_ON else None, rule.needs_order))
     if len(_PLANS) > 50_000:
         _PLANS.clear()
-    _PLANS[key] = (rules, config, tuple(plan))
-    return _PLANS[key][2]
+    needs_facts = any(gate is not None for _, _, gate, _ in plan)
+    _PLANS[key] = (rules, config, tuple(plan), needs_facts)
+    return _PLANS[key][2], needs_facts
+
+
+_SELECTIONS: dict[tuple[int, frozenset[str], bool], tuple[tuple, tuple]] = {}
+
+
+def _selected(plan: tuple, facts: frozenset[str], has_order: bool) -> tuple:
+    """The (rule, action) pairs of `plan` that can fire on a message with these facts: cached per
+    (plan, facts, order known). A plan has ~45 rules and a message ~30 gates to test; messages
+    share a few dozen fact sets, so this is one dict lookup instead of ~45 loop steps (~10 us)."""
+    key = (id(plan), facts, has_order)
+    cached = _SELECTIONS.get(key)
+    if cached is not None and cached[0] is plan:
+        return cached[1]
+    selected = tuple((rule, action) for rule, action, gate, needs_order in plan
+                     if (has_order or not needs_order) and (gate is None or not gate.isdisjoint(facts)))
+    if len(_SELECTIONS) > 50_000:
+        _SELECTIONS.clear()
+    _SELECTIONS[key] = (plan, selected)
+    return selected
 
 
 def _run(rules, ctx: Context, violations: list[dict], warnings: list[dict]) -> bool:
     """Run `rules`, appending findings; returns whether every blocking finding is retryable."""
-    order = ctx.order
-    facts = None
+    plan, needs_facts = _plan(rules, ctx.config)
+    # The facts (the message's analysis) only when a rule has a gate: the seller stage's VOL001
+    # has none and must not analyse the message again.
+    facts = ctx.facts if needs_facts else _NO_FACTS
     retryable_only = True
-    for rule, action, gate, needs_order in _plan(rules, ctx.config):
-        if needs_order and order is None:
-            continue
-        if gate is not None:
-            if facts is None:
-                facts = ctx.facts
-            if gate.isdisjoint(facts):
-                continue   # the message has nothing this rule looks for
+    for rule, action in _selected(plan, facts, ctx.order is not None):
         for finding in rule.check(ctx):
             entry = {"code": rule.code, "name": rule.name, "action": action,
                      "evidence": finding.evidence[:300], "detail": finding.detail}

@@ -37,9 +37,10 @@ class Caseless:
         return self.caseless.search(text)
 
 
-# "(\d{3})(?<!\d{4})" is "(?<!\d)(\d{3})" (no digit before the three): a pattern that starts with a
-# digit class lets `re` skip to candidate positions, one that starts with a lookbehind does not (-40%).
-ORDER_ID_RE = re.compile(r"(\d{3})(?<!\d{4})\s?[-‐‑‒–—―−]\s?(\d{7})\s?[-‐‑‒–—―−]\s?(\d{7})(?!\d)")
+# "(\d\d\d)(?<!\d{4})" is "(?<!\d)(\d{3})" (no digit before the three): a pattern whose first item is
+# a digit class lets `re` skip to candidate positions; a lookbehind or a counted repeat ("\d{3}")
+# first does not (measured -40%, then -30%).
+ORDER_ID_RE = re.compile(r"(\d\d\d)(?<!\d{4})\s?[-‐‑‒–—―−]\s?(\d{7})\s?[-‐‑‒–—―−]\s?(\d{7})(?!\d)")
 
 
 # What a message has, for the rule gates (registry.Rule.gate): a rule whose gate names none of

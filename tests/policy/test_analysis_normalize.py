@@ -32,3 +32,18 @@ def test_analyse_sets_the_same_norm_text_as_before():
                                        ("Re: ﬁne", "<p>Hallo &amp; tschüß</p><p>ΑΣ</p>", "html")]:
         analysis = analyse(subject, body, body_format)
         assert analysis.norm_text == normalize(f"{subject}\n{analysis.text}").lower()
+
+
+def test_collapsing_line_breaks_is_the_regex_it_replaces():
+    """`collapse_line_breaks` replaced a regex substitution on the hot path; random texts of
+    white space (also the kinds it must leave alone: \\r, no-break space) and letters."""
+    import re
+
+    from streams.policy.analysis import collapse_line_breaks
+
+    pattern = re.compile(r"[ \t]*\n[ \t\n]*")
+    rng = random.Random(5)
+    alphabet = [" ", "\t", "\n", "\r", "\xa0", "\u3000", "a", "b", "\n\n", " \n "]
+    for _ in range(50_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert collapse_line_breaks(text) == pattern.sub("\n", text).strip(), repr(text)

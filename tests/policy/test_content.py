@@ -218,3 +218,14 @@ def test_cnt010_blocks_foreign_hosts_when_brand_hosts_configured():
 def test_cnt010_silent_on_brand_images():
     assert "CNT010" not in codes(html('<img src="https://cdn.mybrand.example/logo.png" alt="MyBrand logo">'), order(), BRAND)
     assert "CNT010" not in codes(html('<img src="https://cdn.shop.example/logo.png" alt="Shop logo">'), order())
+
+
+def test_cnt004_an_image_outside_a_link_is_not_linked_by_a_forged_attribute():
+    # Analysis once marked linked images with an attribute in the document, which a message could
+    # forge: an IndexError (a valid message dead-lettered) or a plain logo taken as linked.
+    forged = ('<p><a href="https://myshop.example.com">Our shop</a></p>'
+              '<p><img src="https://cdn.example.com/logo.png" alt="Logo" data-msggate-link="0"></p>'
+              '<p><img src="https://cdn.example.com/logo.png" alt="Logo" data-msggate-link="7"></p>')
+    decision = decide(html(forged), order())
+    assert "CNT001" in codes(html(forged), order())   # the link itself is still judged
+    assert "CNT004" not in {f["code"] for f in decision["violations"]}

@@ -104,3 +104,33 @@ def test_lng001_strips_urls_numbers_and_emails_as_the_single_alternation_did():
              "no digits, no links, no addresses here", "", "@@@ :// www."]
     for text in texts:
         assert identity._strip_for_language(text) == full.sub(" ", text), text
+
+
+def test_lng001_the_vote_before_stripping_decides_as_stripping_first_did():
+    """LNG001 takes the function-word vote on the unstripped text when it has no URL or e-mail
+    address (only numbers would go, and they hold no words). Random texts of function words,
+    numbers, order IDs, URLs, addresses and kana, to every buyer language: the same finding as
+    the check that always stripped first."""
+    import random
+
+    from streams.policy.rules import identity
+
+    def stripped_first(text: str, expected: str) -> bool:
+        text = identity._strip_for_language(text)
+        cjk = identity._cjk_count(text)
+        if len(text.split(None, identity.MIN_WORDS - 1)) < identity.MIN_WORDS and cjk < identity.MIN_CJK_CHARS:
+            return False
+        if identity._clearly_written_in(expected, text, cjk):
+            return False
+        return identity._language_identifier().classify(text)[0] != expected
+
+    pieces = ["the", "and", "your", "der", "und", "Ihre", "vous", "nous", "usted", "gracias", "grazie", "sono",
+              "sofa", "Lieferung", "livraison", "entrega", "consegna", "12", "9:30", ORDER_ID, "24.11.2026",
+              "https://www.the.example/your/order", "www.und.example", "thank.you@our.example", "@",
+              "ソファ", "の", "配送", "です", ".", ",", "\n"]
+    rng = random.Random(11)
+    for _ in range(3_000):
+        body = " ".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        lang = rng.choice(["en", "de", "fr", "es", "it", "ja"])
+        fired = "LNG001" in codes(request(subject="Sofa", body=body), order(buyer_locale=f"{lang}_XX"))
+        assert fired == stripped_first(body, lang), (body, lang)

@@ -94,6 +94,10 @@ _CJK = re.compile(r"[\u3040-\u9fff]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 
 
+def _cjk_count(text: str) -> int:
+    return 0 if text.isascii() or is_latin1(text) else len(_CJK.findall(text))   # no CJK below U+0100
+
+
 def _clearly_written_in(expected: str, text: str, cjk: int) -> bool:
     """True when the text is beyond doubt in `expected` (never True for another language)."""
     if expected == "ja":
@@ -125,8 +129,15 @@ def wrong_language(ctx: Context) -> Iterator[Finding]:
     expected = locale.replace("-", "_").split("_")[0].lower()
     if expected not in SUPPORTED_LANGUAGES:
         return
-    text = _strip_for_language(ctx.analysis.text)
-    cjk = 0 if text.isascii() or is_latin1(text) else len(_CJK.findall(text))   # no CJK below U+0100
+    text = ctx.analysis.text
+    if "@" not in text and "://" not in text and "www." not in text:
+        # Stripping would only take numbers out, and numbers are no words: the function-word vote
+        # on the text as it is is the vote on the stripped text. A clear vote ends the check
+        # whether or not the stripped text is long enough to judge (no finding either way).
+        if _clearly_written_in(expected, text, _cjk_count(text)):
+            return
+    text = _strip_for_language(text)
+    cjk = _cjk_count(text)
     if len(text.split(None, MIN_WORDS - 1)) < MIN_WORDS and cjk < MIN_CJK_CHARS:   # splits 6 words at most
         return
     if _clearly_written_in(expected, text, cjk):

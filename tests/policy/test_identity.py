@@ -134,3 +134,40 @@ def test_lng001_the_vote_before_stripping_decides_as_stripping_first_did():
         lang = rng.choice(["en", "de", "fr", "es", "it", "ja"])
         fired = "LNG001" in codes(request(subject="Sofa", body=body), order(buyer_locale=f"{lang}_XX"))
         assert fired == stripped_first(body, lang), (body, lang)
+
+
+def test_lng001_clear_vote_is_the_counted_vote():
+    """`_clearly_written_in` counts votes with list.count and a shortcut; the reference counts
+    them all (collections.Counter) and counts kana one by one, as it did before."""
+    import random
+    import re
+    from collections import Counter
+
+    from streams.policy.rules import identity
+
+    def counted(expected: str, text: str) -> bool:
+        if expected == "ja":
+            return len(re.findall(r"[\u3040-\u30ff]", text)) >= identity.MIN_CJK_CHARS
+        if re.search(r"[\u3040-\u9fff]", text):
+            return False
+        votes = Counter(map(identity._WORD_LANGUAGE.get, re.findall(r"[^\W\d_]+", text.lower())))
+        own = votes[expected]
+        return own >= 4 and own >= 3 * max(votes[other] for other in identity._FUNCTION_WORDS if other != expected)
+
+    others = ["Sofa", "Ihre", "THE", "Für", "ÈTÉ", "配", "送", "ŁÓDŹ", "42", "-", " "]
+    kana = ["ソ", "フ", "ァ", "の", "ッ", "ください"]
+    rng = random.Random(13)
+    outcomes = Counter()
+    for _ in range(20_000):
+        # mostly one language's function words (or kana), mixed with others: near the thresholds
+        main = rng.choice([*identity._FUNCTION_WORDS, "ja"])
+        main_words = kana if main == "ja" else identity._FUNCTION_WORDS[main]
+        share = rng.random()
+        text = " ".join(rng.choice(main_words) if rng.random() < share else
+                        rng.choice(others + rng.choice(list(identity._FUNCTION_WORDS.values())) + kana)
+                        for _ in range(rng.randint(0, 30)))
+        for lang in ("en", "de", "fr", "es", "it", "ja"):
+            clear = identity._clearly_written_in(lang, text)
+            assert clear == counted(lang, text), (lang, text)
+            outcomes[clear] += 1
+    assert outcomes[True] > 3_000 and outcomes[False] > 50_000   # both sides are exercised

@@ -88,14 +88,17 @@ class Prefilter:
         self._all = frozenset(self.names)
         self._db = None
         self._memo: dict[str, frozenset[str]] = {}
+        self._pattern_memo: dict[str, dict[str, tuple[int, ...]]] = {}
+        self._pattern_of_id: list[tuple[int, int]] = []   # Hyperscan id -> (name index, its n-th pattern)
         if hyperscan is None or os.environ.get("MSGGATE_NO_HYPERSCAN"):
             return
         expressions, ids, flags = [], [], []
         base = hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_PREFILTER \
             | hyperscan.HS_FLAG_ALLOWEMPTY
         for index, name in enumerate(self.names):
-            for compiled in named[name]:
-                ids.append(index)
+            for nth, compiled in enumerate(named[name]):
+                ids.append(len(self._pattern_of_id))
+                self._pattern_of_id.append((index, nth))
                 if isinstance(compiled, str):   # already a Hyperscan superset, written by hand
                     expressions.append(compiled.encode())
                     flags.append(base)
@@ -134,11 +137,27 @@ class Prefilter:
             return found
         hits: set[int] = set()
         self._db.scan(text.encode("utf-8", "replace"), match_event_handler=_collect, context=hits)
-        found = frozenset(self.names[i] for i in hits)
+        by_name: dict[str, list[int]] = {}
+        for pattern_id in sorted(hits):
+            index, nth = self._pattern_of_id[pattern_id]
+            by_name.setdefault(self.names[index], []).append(nth)
+        found = frozenset(by_name)
         if len(self._memo) > 32:   # rules of one message ask about the same few texts
             self._memo.clear()
+            self._pattern_memo.clear()
         self._memo[text] = found
+        self._pattern_memo[text] = {name: tuple(nths) for name, nths in by_name.items()}
         return found
+
+    def candidate_patterns(self, name: str, text: str) -> tuple[int, ...] | None:
+        """Which of `name`'s patterns (their positions in its list, ascending) may match `text`;
+        None without Hyperscan (any may)."""
+        if self._db is None:
+            return None
+        if text not in self._pattern_memo:
+            self._memo.pop(text, None)
+            self.candidates(text)
+        return self._pattern_memo[text].get(name, ())
 
     def may_match(self, name: str, text: str) -> bool:
         return name in self.candidates(text)

@@ -107,3 +107,32 @@ def test_spaced_characters_gate_is_selective():
         pytest.skip("no hyperscan wheel on this platform")
     assert prefilter.may_match("spaced_chars", "write to j o h n (at) shop dot com")
     assert not prefilter.may_match("spaced_chars", "hello, this is about your order 123-1234567-1234567.")
+
+
+@pytest.mark.skipif(hyperscan is None, reason="no hyperscan wheel on this platform: nothing is prefiltered")
+def test_search_runs_only_candidate_patterns_and_finds_what_the_alternation_finds():
+    """`lexicons.search` runs the patterns the prefilter names one by one instead of the
+    category's alternation: every pattern that matches must be named, and the match (span and
+    text) must be the alternation's, on every text and category."""
+    import random
+
+    prefilter = lexicons.prefilter()
+    categories = sorted({c for lang in lexicons.LANGUAGES for c in lexicons._data()[lang]})
+    texts = _texts()
+    # phrases of the lexicons themselves, glued at random: several categories and patterns per text
+    rng = random.Random(17)
+    words = [w for t in texts for w in t.split()]
+    texts += [" ".join(rng.choice(words) for _ in range(rng.randint(3, 40))) for _ in range(1_500)]
+    found = 0
+    for text in texts:
+        prefilter._memo.clear()
+        for category in categories:
+            nths = prefilter.candidate_patterns(category, text)
+            for nth, single in enumerate(lexicons.patterns(category)):
+                if single.search(text):
+                    assert nth in nths, (category, nth, text[:120])
+            expected, got = lexicons.pattern(category).search(text), lexicons.search(category, text)
+            assert (expected and (expected.span(), expected.group(0))) == (got and (got.span(), got.group(0))), \
+                (category, text[:120])
+            found += expected is not None
+    assert found > 300

@@ -85,11 +85,12 @@ class Prefilter:
 
     def __init__(self, named: dict[str, list[re.Pattern | str]], cache_dir: Path | None = None):
         self.names = tuple(named)
-        self._all = frozenset(self.names)
+        self._all = self.name_set = frozenset(self.names)
         self._db = None
-        self._memo: dict[str, frozenset[str]] = {}
-        self._pattern_memo: dict[str, dict[str, tuple[int, ...]]] = {}
-        self._pattern_of_id: list[tuple[int, int]] = []   # Hyperscan id -> (name index, its n-th pattern)
+        # text -> (candidate names, candidate pattern ids): the rules of one message ask about it
+        self._memo: dict[str, tuple[frozenset[str], set[int]]] = {}
+        self._name_of_id: list[str] = []   # Hyperscan id -> the name of its pattern
+        self._nth_of_id: list[int] = []    # ... and the pattern's position in that name's list
         if hyperscan is None or os.environ.get("MSGGATE_NO_HYPERSCAN"):
             return
         expressions, ids, flags = [], [], []
@@ -97,8 +98,9 @@ class Prefilter:
             | hyperscan.HS_FLAG_ALLOWEMPTY
         for index, name in enumerate(self.names):
             for nth, compiled in enumerate(named[name]):
-                ids.append(len(self._pattern_of_id))
-                self._pattern_of_id.append((index, nth))
+                ids.append(len(self._name_of_id))
+                self._name_of_id.append(name)
+                self._nth_of_id.append(nth)
                 if isinstance(compiled, str):   # already a Hyperscan superset, written by hand
                     expressions.append(compiled.encode())
                     flags.append(base)
@@ -133,20 +135,15 @@ class Prefilter:
         if self._db is None:
             return self._all
         found = self._memo.get(text)
-        if found is not None:
-            return found
+        return (found or self._scan(text))[0]
+
+    def _scan(self, text: str) -> tuple[frozenset[str], set[int]]:
         hits: set[int] = set()
         self._db.scan(text.encode("utf-8", "replace"), match_event_handler=_collect, context=hits)
-        by_name: dict[str, list[int]] = {}
-        for pattern_id in sorted(hits):
-            index, nth = self._pattern_of_id[pattern_id]
-            by_name.setdefault(self.names[index], []).append(nth)
-        found = frozenset(by_name)
+        found = frozenset(map(self._name_of_id.__getitem__, hits)), hits
         if len(self._memo) > 32:   # rules of one message ask about the same few texts
             self._memo.clear()
-            self._pattern_memo.clear()
         self._memo[text] = found
-        self._pattern_memo[text] = {name: tuple(nths) for name, nths in by_name.items()}
         return found
 
     def candidate_patterns(self, name: str, text: str) -> tuple[int, ...] | None:
@@ -154,10 +151,10 @@ class Prefilter:
         None without Hyperscan (any may)."""
         if self._db is None:
             return None
-        if text not in self._pattern_memo:
-            self._memo.pop(text, None)
-            self.candidates(text)
-        return self._pattern_memo[text].get(name, ())
+        names, hits = self._memo.get(text) or self._scan(text)
+        if name not in names:
+            return ()
+        return tuple(sorted(self._nth_of_id[i] for i in hits if self._name_of_id[i] == name))
 
     def may_match(self, name: str, text: str) -> bool:
         return name in self.candidates(text)

@@ -77,7 +77,7 @@ def prefiltered_names() -> tuple[str, ...]:
 def may_match(name: str, text: str) -> bool:
     """False only when no pattern of `name` can match `text` (one Hyperscan pass per text)."""
     built = _built or prefilter()
-    return name in built.candidates(text) or name not in built.names
+    return name in built.candidates(text) or name not in built.name_set
 
 
 @cache
@@ -94,9 +94,7 @@ def search(category: str, text: str) -> re.Match | None:
     alternation's is the leftmost start of any pattern, and at that start the first pattern in
     order; a pattern the prefilter rules out matches nowhere."""
     built = _built or prefilter()
-    if category not in built.names:
-        return pattern(category).search(text)
-    nths = built.candidate_patterns(category, text)
+    nths = built.candidate_patterns(category, text) if category in built.name_set else None
     if nths is None:   # no Hyperscan
         return pattern(category).search(text)
     best = None

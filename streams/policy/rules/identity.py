@@ -104,7 +104,9 @@ def _clearly_written_in(expected: str, text: str, cjk: int | None = None) -> boo
     `cjk`: the text's count of CJK characters, when known (else looked for only where needed)."""
     if expected == "ja":
         return _TWELVE_KANA.match(text) is not None
-    if cjk if cjk is not None else not (text.isascii() or is_latin1(text)) and _CJK.search(text):
+    if cjk is None:   # any CJK character will do (none below U+0100)
+        cjk = 0 if text.isascii() or is_latin1(text) or not _CJK.search(text) else 1
+    if cjk:
         return False
     lowered = text.lower()
     runs = latin1_runs(lowered, _WORD_TABLE)   # the same words as _WORD_RE, as bytes, faster

@@ -198,11 +198,6 @@ def _host_scheme(url: str) -> tuple[str, str]:
     return _cached_host_scheme(url) if len(url) <= 200 else _parse_host_scheme(url)
 
 
-@lru_cache(maxsize=4096)
-def _cached_host_scheme(url: str) -> tuple[str, str]:
-    return _parse_host_scheme(url)
-
-
 def _parse_host_scheme(url: str) -> tuple[str, str]:
     url = url.strip()
     plain = _PLAIN_URL_RE.match(url)
@@ -214,6 +209,9 @@ def _parse_host_scheme(url: str) -> tuple[str, str]:
         return (parts.hostname or "").lower(), "" if schemeless else parts.scheme.lower()
     except ValueError:
         return "", ""
+
+
+_cached_host_scheme = lru_cache(maxsize=4096)(_parse_host_scheme)
 
 
 def _text_links(text: str, scanned: str) -> list[Link]:

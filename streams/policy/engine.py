@@ -100,7 +100,7 @@ def _selected(plan: tuple, facts: frozenset[str], has_order: bool) -> tuple:
         return cached[1]
     selected = tuple((rule, action) for rule, action, gate, needs_order in plan
                      if (has_order or not needs_order) and (gate is None or not gate.isdisjoint(facts)))
-    if len(_SELECTIONS) > 50_000:
+    if len(_SELECTIONS) > 8_192:   # ~2.5 KB each; plans x fact sets could otherwise grow to 100s of MB
         _SELECTIONS.clear()
     _SELECTIONS[key] = (plan, selected)
     return selected

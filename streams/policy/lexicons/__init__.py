@@ -20,9 +20,13 @@ def _data() -> dict[str, dict[str, list[str]]]:
     return {lang: tomllib.loads((_DIR / f"{lang}.toml").read_text()) for lang in LANGUAGES}
 
 
+def _sources(category: str) -> list[str]:
+    return [p for lang in LANGUAGES for p in _data()[lang].get(category, {}).get("patterns", [])]
+
+
 @cache
 def pattern(category: str) -> re.Pattern:
-    parts = [p for lang in LANGUAGES for p in _data()[lang].get(category, {}).get("patterns", [])]
+    parts = _sources(category)
     if not parts:
         raise KeyError(f"no lexicon entries for category {category!r}")
     # Text is lower-cased before matching (Analysis.norm_text), so no IGNORECASE: measurably faster.
@@ -57,8 +61,8 @@ def prefilter():
     global _built
     from ..prefilter import build
 
-    named = {category: [re.compile(p) for lang in LANGUAGES for p in _data()[lang].get(category, {}).get("patterns", [])]
-             for category in sorted({c for lang in LANGUAGES for c in _data()[lang]})}
+    # The prefilter's pattern ids follow `patterns(category)`: `search` runs them by that position.
+    named = {category: list(patterns(category)) for category in sorted({c for lang in LANGUAGES for c in _data()[lang]})}
     named.update(_EXTRA)
     named.update({name: [expression] for name, expression in _SUPERSETS.items()})
     _built = build(named)
@@ -83,7 +87,7 @@ def may_match(name: str, text: str) -> bool:
 @cache
 def patterns(category: str) -> tuple[re.Pattern, ...]:
     """The category's patterns one by one, in the order of its alternation (`pattern`)."""
-    return tuple(re.compile(p) for lang in LANGUAGES for p in _data()[lang].get(category, {}).get("patterns", []))
+    return tuple(re.compile(p) for p in _sources(category))
 
 
 def search(category: str, text: str) -> re.Match | None:

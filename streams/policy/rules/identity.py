@@ -101,11 +101,11 @@ def _cjk_count(text: str) -> int:
 
 def _clearly_written_in(expected: str, text: str, cjk: int | None = None) -> bool:
     """True when the text is beyond doubt in `expected` (never True for another language).
-    `cjk`: the text's count of CJK characters, when known (else looked for only where needed)."""
+    `cjk`: the text's count of CJK characters, when the caller has it (`_cjk_count`)."""
     if expected == "ja":
         return _TWELVE_KANA.match(text) is not None
-    if cjk is None:   # any CJK character will do (none below U+0100)
-        cjk = 0 if text.isascii() or is_latin1(text) or not _CJK.search(text) else 1
+    if cjk is None:
+        cjk = _cjk_count(text)
     if cjk:
         return False
     lowered = text.lower()

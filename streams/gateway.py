@@ -462,23 +462,18 @@ class BufferedTable(MutableMapping):
         return written
 
 
-class PendingBatch:
-    """The `pending` table (requests parked until their order arrives) seen through one
-    order-stage batch: one BufferedTable per input partition, written at the batch's end.
+class PartitionViews:
+    """A table seen through one batch of a stage that reads several partitions: one
+    BufferedTable per input partition, all written at the batch's end.
 
-    A parked request was acknowledged when it was parked, so the table is its only record. The
-    batch that releases it must forget it only after the decision (or its seller-stage hop) is
-    delivered: otherwise a crash in between, with the deletion already on the changelog, would
-    leave nothing to decide it again (the releasing order event comes again, but changes nothing
-    the second time). The agent therefore flushes the producer when `released` and then calls
-    `flush`. Per partition, because a table write goes to the changelog partition of the event
-    Faust holds as current (`set_current`): an order's parked requests all live in its partition.
-    """
+    Per partition, because a table write goes to the changelog partition of the event Faust
+    holds as current (`set_current`), and a partition's state lives in its own changelog
+    partition. One write per changed key and batch, not one per record: the seller stage's day
+    counts and watermarks change with nearly every record it reads."""
 
     def __init__(self, table: MutableMapping[str, Any]) -> None:
         self.table = table
         self._views: dict[int, tuple[Any, BufferedTable]] = {}
-        self.released = False   # set by whoever takes parked requests out of a view
 
     def view(self, partition: int, event: Any) -> BufferedTable:
         """The batch's view of `partition`; `event` (one of the batch's from that partition)
@@ -490,7 +485,6 @@ class PendingBatch:
 
     def clear(self) -> None:
         self._views.clear()
-        self.released = False
 
     def flush(self, set_current: Callable[[Any], None]) -> int:
         """Write every partition's changes with its event current; returns how many keys."""
@@ -500,6 +494,27 @@ class PendingBatch:
             written += view.flush()
         self.clear()
         return written
+
+
+class PendingBatch(PartitionViews):
+    """The `pending` table (requests parked until their order arrives) seen through one
+    order-stage batch, written at the batch's end.
+
+    A parked request was acknowledged when it was parked, so the table is its only record. The
+    batch that releases it must forget it only after the decision (or its seller-stage hop) is
+    delivered: otherwise a crash in between, with the deletion already on the changelog, would
+    leave nothing to decide it again (the releasing order event comes again, but changes nothing
+    the second time). The agent therefore flushes the producer when `released` and then calls
+    `flush`. An order's parked requests all live in its partition.
+    """
+
+    def __init__(self, table: MutableMapping[str, Any]) -> None:
+        super().__init__(table)
+        self.released = False   # set by whoever takes parked requests out of a view
+
+    def clear(self) -> None:
+        super().clear()
+        self.released = False
 
 
 # --- retention --------------------------------------------------------------------------------

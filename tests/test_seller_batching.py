@@ -223,3 +223,59 @@ def test_the_order_batch_is_configurable_and_validated():
     for bad in ({"order_batch_max": 0}, {"order_batch_window_ms": -5}, {"order_batch_max": "500"}):
         with pytest.raises(ConfigError, match="order_batch"):
             Config.from_dict({"gateway": bad})
+
+
+def test_a_batch_of_hop_records_counts_as_record_by_record_and_writes_each_key_once_per_partition():
+    """The seller stage takes its records in batches (PartitionViews): the decisions and counts
+    are those of applying the hop records one by one, each changed key is written once per batch,
+    and with an event of its own seller-stage partition current (its changelog partition)."""
+    from streams.gateway import PartitionViews
+
+    class RecordingTable(CountingDict):
+        current = None
+        written_with: dict
+
+        def __setitem__(self, key, value) -> None:
+            self.written_with = getattr(self, "written_with", {})
+            self.written_with.setdefault(key, set()).add(self.current)
+            super().__setitem__(key, value)
+
+    rng = random.Random(7)
+    config = Config.from_dict({"defaults": {"daily_cap_margin": 607}})
+    traffic = _traffic(rng)
+    hop_records = []   # (partition, value): what the order stage sent, in small batches
+    for start in range(0, len(traffic), 4):
+        hops = SellerHops()
+        for message in traffic[start:start + 4]:
+            hops.add(message, partitions=2)
+        hop_records += [(partition, value) for partition, _key, value in hops.records()]
+
+    record_by_record = CountingDict()
+    expected = []
+    for partition, value in hop_records:
+        buffered = BufferedTable(record_by_record)
+        expected += [_summary(on_seller_message(buffered, m, config, partition))
+                     for m in seller_hop_messages(orjson.loads(value))]
+        buffered.flush()
+
+    batched = RecordingTable()
+    views = PartitionViews(batched)
+    got = []
+    for partition, value in hop_records:
+        view = views.view(partition, f"an event of partition {partition}")
+        got += [_summary(on_seller_message(view, m, config, partition)) for m in seller_hop_messages(orjson.loads(value))]
+    assert batched.writes == 0   # nothing reaches the table before the batch is done
+
+    def set_current(event) -> None:
+        batched.current = event
+    written = views.flush(set_current)
+
+    assert got == expected and dict(batched) == dict(record_by_record)
+    assert any(s[1] == "blocked" for s in got) and any(s[1] == "approved" for s in got)
+    assert batched.writes == written == len(batched) < record_by_record.writes / 2
+    for key, events in batched.written_with.items():
+        owner = key.split("|")[1] if key.startswith("d|") else None
+        if owner is not None:
+            assert events == {f"an event of partition {seller_partition(owner, 2)}"}
+        elif key.startswith("w|"):
+            assert events == {f"an event of partition {key.split('|')[1]}"}

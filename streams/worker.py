@@ -22,6 +22,7 @@ def configure_logging(level: str = "info") -> None:
                     structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper(), logging.INFO)),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,   # module-level loggers resolve the configuration once, not per call
     )
     # Faust's own chatter; also avoids the spinner trap that sets the root logger to DEBUG at -l warn.
     for name in ("faust", "aiokafka", "mode"):

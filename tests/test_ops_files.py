@@ -70,3 +70,26 @@ def test_uncommitted_records_are_read_minus_committed():
     text = generate_latest().decode()
     assert 'msggate_uncommitted_records{partition="0",topic="messages.requests"} 3.0' in text   # 7 + 1 - 5
     assert 'msggate_consumer_lag{partition="0",topic="messages.requests"} 2.0' in text          # 10 - 8
+
+
+def test_each_decision_counts_once_in_its_route_bucket_and_findings():
+    from prometheus_client import REGISTRY
+
+    def value(name: str, **labels) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    bucket = metrics.seller_bucket("S-count")
+    before = (value("msggate_decisions_total", route="needs_important"),
+              value("msggate_decisions_by_seller_bucket_total", route="needs_important", seller_bucket=bucket),
+              value("msggate_findings_total", code="TYP005", action="needs_important"),
+              value("msggate_findings_total", code="STY002", action="warn"))
+    decision = {"route": "needs_important", "seller_id": "S-count", "violations": [
+        {"code": "TYP005", "action": "needs_important"}], "warnings": [{"code": "STY002", "action": "warn"}]}
+    for _ in range(3):
+        metrics.observe_decision(decision, 0.001)
+    metrics.observe_decision({**decision, "route": "approved", "violations": []}, 0.001)
+    after = (value("msggate_decisions_total", route="needs_important"),
+             value("msggate_decisions_by_seller_bucket_total", route="needs_important", seller_bucket=bucket),
+             value("msggate_findings_total", code="TYP005", action="needs_important"),
+             value("msggate_findings_total", code="STY002", action="warn"))
+    assert [a - b for a, b in zip(after, before)] == [3, 3, 3, 4]

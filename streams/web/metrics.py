@@ -41,11 +41,27 @@ def seller_bucket(seller_id: str) -> str:
     return str(zlib.crc32(seller_id.encode()) % SELLER_BUCKETS)
 
 
+# The labelled series a decision counts in, by label values: `labels()` costs ~2 us a call (a
+# lock and a keyword lookup), four calls per decision. Bounded: 3 routes x 16 buckets, and the
+# rule codes x actions.
+_SERIES: dict[tuple, object] = {}
+
+
+def _series(metric, *values: str):
+    try:
+        return _SERIES[metric, values]
+    except KeyError:
+        series = _SERIES[metric, values] = metric.labels(*values)
+        return series
+
+
 def observe_decision(decision: dict, seconds: float) -> None:
-    DECISIONS.labels(route=decision["route"]).inc()
-    DECISIONS_BY_SELLER_BUCKET.labels(route=decision["route"], seller_bucket=seller_bucket(decision["seller_id"])).inc()
-    for finding in decision["violations"] + decision["warnings"]:
-        FINDINGS.labels(code=finding["code"], action=finding["action"]).inc()
+    route = decision["route"]
+    _series(DECISIONS, route).inc()
+    _series(DECISIONS_BY_SELLER_BUCKET, route, seller_bucket(decision["seller_id"])).inc()
+    for findings in (decision["violations"], decision["warnings"]):
+        for finding in findings:
+            _series(FINDINGS, finding["code"], finding["action"]).inc()
     LATENCY.observe(seconds)
 
 

@@ -68,6 +68,11 @@ MAX_PENDING_PER_ORDER = 50
 MAX_SWEPT_PER_RUN = 100_000
 
 
+def log_failed_delivery(delivery: asyncio.Future) -> None:
+    if not delivery.cancelled() and delivery.exception() is not None:
+        log.warning("send_failed", error=repr(delivery.exception()))
+
+
 def set_current_event(event) -> None:
     """Make `event` the one Faust attributes table writes to (their changelog partition).
 
@@ -98,7 +103,6 @@ def register_agents(app: faust.App, config: Config) -> None:
     main_topics = app.topic(*INPUT_TOPICS, ORDER_UPDATES_TOPIC, PENDING_EXPIRY_TOPIC, **raw)
     buyer_topic = app.topic(BUYER_EVENTS_TOPIC, **raw)
     seller_topic = app.topic(SELLER_STAGE_TOPIC, **raw)
-    out = {route: app.topic(name, **raw) for route, name in ROUTE_TOPICS.items()}
     dead_letter = app.topic(DEAD_LETTER_TOPIC, **raw)
     buyer_events = app.topic(BUYER_EVENTS_TOPIC, **raw)
     order_updates = app.topic(ORDER_UPDATES_TOPIC, **raw)
@@ -142,13 +146,23 @@ def register_agents(app: faust.App, config: Config) -> None:
     # Asked once, not per decision: building the debug line's arguments costs more than the rest of route's own work.
     log_each_decision = log.is_enabled_for(logging.DEBUG)
 
+    async def send_record(topic: str, key: bytes, value: bytes, partition: int | None = None) -> None:
+        """`Topic.send` for the records sent per decision, without Faust's per-record envelope
+        (FutureMessage, channel, sensors): 4.5% of the worker's time in a profile, against 7.1%
+        for Topic.send on the same records. The same producer Faust's own send
+        uses (under exactly_once its transaction manager), so Faust still flushes it before it
+        commits offsets; a failed delivery is logged, as Faust's send does."""
+        producer = await app.maybe_start_producer()
+        delivery = await producer.send(topic, key, value, partition, None, None)
+        delivery.add_done_callback(log_failed_delivery)
+
     async def route(decision: dict, started: float) -> None:
         metrics.observe_decision(decision, time.perf_counter() - started)
         if log_each_decision:
             log.debug("decision", message_id=decision["message_id"], order_id=decision["order_id"],
                       seller_id=decision["seller_id"], route=decision["route"],
                       codes=[v["code"] for v in decision["violations"]])
-        await out[decision["route"]].send(key=decision["order_id"].encode(), value=orjson.dumps(decision))
+        await send_record(ROUTE_TOPICS[decision["route"]], decision["order_id"].encode(), orjson.dumps(decision))
 
     # What the current order-stage batch sends to the seller stage: one record per seller-stage
     # partition, sent when the batch is done (before its events are acknowledged).
@@ -172,7 +186,7 @@ def register_agents(app: faust.App, config: Config) -> None:
 
     async def send_seller_hops() -> None:
         for partition, key, value in seller_hops.records():
-            await seller_topic.send(key=key, value=value, partition=partition)
+            await send_record(SELLER_STAGE_TOPIC, key, value, partition)
 
     # In memory, per worker: parked requests per input partition (after a restart the restored
     # ones are not counted, so the bound holds within a factor of two).

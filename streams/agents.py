@@ -64,6 +64,24 @@ async def held_batches(stream, size: int, within: float):
             event.message.decref()
 
 
+async def drained_batches(stream, size: int):
+    """What is already waiting in the stream's queue, as one batch of at most `size` events,
+    without a window: a lone record is a batch of one at once, a backlog makes large batches.
+    Each event is held (one more reference) until its batch is done and acknowledged here, so
+    a batch cut short (worker stop, a raising body) is replayed instead of lost."""
+    queue = stream.channel.queue
+    batch = []
+    async for event in stream.events():
+        event.message.incref()   # the stream acks each event when the next one is asked for
+        batch.append(event)
+        if len(batch) < size and not queue.empty():
+            continue
+        yield batch
+        for held in batch:   # not reached when the body is cancelled or raises
+            await stream.ack(held)
+        batch = []
+
+
 MAX_PENDING_PER_ORDER = 50
 MAX_SWEPT_PER_RUN = 100_000
 
@@ -319,13 +337,14 @@ def register_agents(app: faust.App, config: Config) -> None:
 
     @app.agent(seller_topic, concurrency=1)
     async def seller_stage(stream):
-        # In batches, like the order stage: the batch's writes reach the table (and its
-        # changelog) once per key, before its decisions are routed. A crash in between replays
-        # the batch, and the approvals it had counted are recognised (their sources, at or below
-        # the watermarks) rather than counted twice. Per record, each day count and watermark
-        # was written again for nearly every hop (1.5 changelog records per approval).
-        async for batch in held_batches(stream, config.gateway.order_batch_max,
-                                        config.gateway.order_batch_window_ms / 1000):
+        # In batches: the batch's writes reach the table (and its changelog) once per key,
+        # before its decisions are routed. A crash in between replays the batch, and the
+        # approvals it had counted are recognised (their sources, at or below the watermarks)
+        # rather than counted twice. Per record, each day count and watermark was written again
+        # for nearly every hop (1.5 changelog records per approval). Batches of what is waiting,
+        # not of a window: each hop record already carries an order-stage batch, and a window
+        # here added its length to every approval's latency (p50 34 -> 24 ms at 300/s).
+        async for batch in drained_batches(stream, config.gateway.order_batch_max):
             started = time.perf_counter()
             outcomes = []   # (record, outcome)
             try:

@@ -68,3 +68,57 @@ def test_without_holding_faust_acks_the_cancelled_event():
     """Why: Faust's own iteration acks the event whose body was cancelled."""
     messages = _run(cancel_during=1, iterate=lambda stream: stream.events())
     assert [m.acked for m in messages] == [True, True, False]
+
+
+def _run_batches(cancel_during: int | None, first: int, later: int) -> tuple[list[Message], list[list[int]]]:
+    """`drained_batches` over `first` records waiting before the agent starts, then `later` more
+    put one by one while it runs; returns the messages and the offsets of each batch seen."""
+    from streams.agents import drained_batches
+
+    app = make_app("127.0.0.1:9", partitions=1)
+    messages = [_message(offset, app.consumer_generation_id) for offset in range(first + later)]
+    batches: list[list[int]] = []
+
+    async def main():
+        app.flow_control.resume()
+        channel = app.channel()
+        stream = app.stream(channel)
+        gate = asyncio.Event()
+
+        async def agent():
+            async for batch in drained_batches(stream, size=4):
+                batches.append([event.message.offset for event in batch])
+                if cancel_during in batches[-1]:
+                    await gate.wait()      # the worker stops here, mid-batch
+                await asyncio.sleep(0)
+
+        for message in messages[:first]:
+            await channel.put(app.create_event(message.key, message.value, {}, message))
+        task = asyncio.ensure_future(agent())
+        for message in messages[first:]:
+            for _ in range(5):
+                await asyncio.sleep(0.01)
+            await channel.put(app.create_event(message.key, message.value, {}, message))
+        for _ in range(50):
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        gc.collect()
+        for _ in range(10):
+            await asyncio.sleep(0.01)
+
+    app.loop.run_until_complete(main())
+    return messages, batches
+
+
+def test_drained_batches_take_what_waits_at_most_size_and_lone_records_at_once():
+    messages, batches = _run_batches(cancel_during=None, first=6, later=2)
+    assert batches == [[0, 1, 2, 3], [4, 5], [6], [7]]
+    assert all(m.acked for m in messages)
+
+
+def test_a_cancelled_drained_batch_stays_unacked_whole():
+    messages, batches = _run_batches(cancel_during=5, first=6, later=2)
+    assert batches == [[0, 1, 2, 3], [4, 5]]
+    assert [m.acked for m in messages] == [True, True, True, True, False, False, False, False]

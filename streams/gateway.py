@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -202,11 +203,13 @@ def _undo_approval(orders: MutableMapping[str, Any], order_id: str, message_id: 
 #
 # Approvals are counted once per message the same way, by where the order stage decided them
 # (`source`: topic, partition, offset, n-th decision of that record; a remembered decision keeps
-# the source of its first decision): "w|<stage partition>|<topic>|<partition>" -> [offset, n] is the
-# highest source of that input partition this seller-stage partition has judged. A source at or
+# the source of its first decision): "w|<stage partition>" -> {"<topic>|<partition>": [offset, n]}
+# holds, per input partition, the highest source this seller-stage partition has judged (one key,
+# so one changelog record per batch however many input partitions its hops came from; before,
+# "w|<stage partition>|<topic>|<partition>" per input partition, still read). A source at or
 # below it was judged before: counted, unless "b|<seller>|<message_id>" -> [day, seller] says the
-# cap blocked it (then it is judged again). One watermark write per input partition and hop record
-# replaces one "m|<seller>|<message_id>" write per approval (a changelog record each); hops without
+# cap blocked it (then it is judged again). One watermark write per seller-stage batch replaces
+# one "m|<seller>|<message_id>" write per approval (a changelog record each); hops without
 # a source (written before sources existed) still use and write those m| keys.
 
 def counts_toward_cap(decision: dict, config: Config) -> bool:
@@ -228,10 +231,16 @@ def _blocked_key(seller_id: str, message_id: str) -> str:
     return f"b|{seller_id}|{message_id}"
 
 
-def _watermark_key(stage_partition: int | None, source: list) -> str:
-    # the seller-stage partition is part of the key: a memory table holds the keys of every
-    # partition a worker has, and each partition judges its own hops
-    return f"w|{'-' if stage_partition is None else stage_partition}|{source[0]}|{source[1]}"
+def _watermarks_key(stage_partition: int | None) -> str:
+    # the seller-stage partition is the key: a memory table holds the keys of every partition a
+    # worker has, and each partition judges its own hops
+    return f"w|{'-' if stage_partition is None else stage_partition}"
+
+
+def _old_watermark_key(stage_partition: int | None, source: list) -> str:
+    """One key per input partition, as written before the watermarks of a seller-stage
+    partition shared one key: read while the shared key has no entry for that input partition."""
+    return f"{_watermarks_key(stage_partition)}|{source[0]}|{source[1]}"
 
 
 def seller_hop(decision: dict, partition: int | None, source: list | None) -> dict:
@@ -248,17 +257,32 @@ def _new_day_counts(seller_id: str, day: date) -> dict[str, Any]:
     return {"orders": 0, "sent": 0, "seller": seller_id, "day": day.isoformat()}
 
 
+@lru_cache(maxsize=4096)
+def _usage_keys(seller_id: str, marketplace_id: str, day: date) -> tuple[str, tuple[str, ...], str, str]:
+    """(today's key, the 7 window days' keys, the day, when it resets) of a seller's marketplace
+    day: the same for every approval of that day, and the date and zone arithmetic behind them
+    cost more than the lookups (bounded: sellers x marketplaces of about a day)."""
+    return (_day_key(seller_id, marketplace_id, day),
+            tuple(_day_key(seller_id, marketplace_id, d) for d in window_days(day)), day.isoformat(),
+            day_starts_at(marketplace_id, day + timedelta(days=1)).isoformat())
+
+
 def seller_usage(sellers: MutableMapping[str, Any], seller_id: str, marketplace_id: str, moment,
-                 margin: int = 0) -> dict[str, Any]:
-    """The seller's usage of its daily cap for the marketplace day of `moment` (aware datetime)."""
-    day = marketplace_day(marketplace_id, moment)
-    orders_in_window = sum((sellers.get(_day_key(seller_id, marketplace_id, d)) or {}).get("orders", 0)
-                           for d in window_days(day))
-    today = sellers.get(_day_key(seller_id, marketplace_id, day)) or {}
-    return {"seller_id": seller_id, "marketplace_id": marketplace_id, "day": day.isoformat(),
+                 margin: int = 0, day: date | None = None) -> dict[str, Any]:
+    """The seller's usage of its daily cap for the marketplace day of `moment` (aware datetime);
+    `day`: that marketplace day, when the caller has it."""
+    today_key, window_keys, day_text, resets_at = _usage_keys(
+        seller_id, marketplace_id, day or marketplace_day(marketplace_id, moment))
+    orders_in_window = 0
+    for key in window_keys:
+        counts = sellers.get(key)
+        if counts:
+            orders_in_window += counts.get("orders", 0)
+    today = sellers.get(today_key) or {}
+    return {"seller_id": seller_id, "marketplace_id": marketplace_id, "day": day_text,
             "sent_today": today.get("sent", 0), "orders_today": today.get("orders", 0),
             "orders_in_window": orders_in_window, "cap": daily_cap(orders_in_window, margin),
-            "resets_at": day_starts_at(marketplace_id, day + timedelta(days=1)).isoformat()}
+            "resets_at": resets_at}
 
 
 @dataclass
@@ -305,16 +329,21 @@ def on_seller_message(sellers: MutableMapping[str, Any], message: dict, config: 
         if _message_key(seller_id, request["message_id"]) in sellers:
             return SellerOutcome(decision)  # a duplicate of a message already approved and counted
     else:
-        mark_key, position = _watermark_key(stage_partition, source), source[2:]
-        judged = sellers.get(mark_key)
+        marks_key, input_partition, position = _watermarks_key(stage_partition), f"{source[0]}|{source[1]}", source[2:]
+        marks = sellers.get(marks_key) or {}
+        judged = marks.get(input_partition)
+        if judged is None:
+            judged = sellers.get(_old_watermark_key(stage_partition, source))
         if judged is not None and position <= judged:
             if blocked_key not in sellers:
                 return SellerOutcome(decision)  # judged before and counted: a replay or a duplicate
         else:
-            sellers[mark_key] = position
+            # a new dict, not the stored one changed in place: written once per batch (BufferedTable)
+            sellers[marks_key] = {**marks, input_partition: position}
     seller_config = config.for_seller(seller_id)
     requested_at = parse_ts(request["requested_at"])
-    usage = seller_usage(sellers, seller_id, marketplace_id, requested_at, seller_config.daily_cap_margin)
+    day = marketplace_day(marketplace_id, requested_at)
+    usage = seller_usage(sellers, seller_id, marketplace_id, requested_at, seller_config.daily_cap_margin, day)
     final = apply_volume(decision, usage, seller_config)
     if final["route"] != "approved":
         update = None
@@ -326,8 +355,7 @@ def on_seller_message(sellers: MutableMapping[str, Any], message: dict, config: 
             # a duplicate carries the same source and must be judged again, not taken as counted
             sellers[blocked_key] = [usage["day"], seller_id]
         return SellerOutcome(final, update, usage)
-    day = marketplace_day(marketplace_id, requested_at)
-    key = _day_key(seller_id, marketplace_id, day)
+    key = _usage_keys(seller_id, marketplace_id, day)[0]
     counts = sellers.get(key) or _new_day_counts(seller_id, day)
     counts["sent"] += 1
     sellers[key] = counts

@@ -279,3 +279,4 @@ def test_a_batch_of_hop_records_counts_as_record_by_record_and_writes_each_key_o
             assert events == {f"an event of partition {seller_partition(owner, 2)}"}
         elif key.startswith("w|"):
             assert events == {f"an event of partition {key.split('|')[1]}"}
+    assert len([key for key in batched if key.startswith("w|")]) == 2   # one per seller-stage partition

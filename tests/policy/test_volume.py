@@ -218,7 +218,7 @@ def test_approvals_with_sources_are_counted_once_and_write_no_key_per_message():
         assert on_seller_message(sellers, hop, config, stage_partition=5).decision["route"] == "approved"
     assert _sent(sellers) == 11
     assert not [k for k in sellers if k.startswith(("m|", "b|"))]
-    assert sellers["w|5|messages.requests|0"] == [109, 0] and sellers["w|5|messages.requests|3"] == [7, 0]
+    assert sellers["w|5"] == {"messages.requests|0": [109, 0], "messages.requests|3": [7, 0]}
     for hop in hops:   # replayed after a crash, or duplicates whose remembered decision kept the source
         assert on_seller_message(sellers, hop, config, stage_partition=5).decision["route"] == "approved"
     assert _sent(sellers) == 11
@@ -228,6 +228,19 @@ def test_approvals_with_sources_are_counted_once_and_write_no_key_per_message():
     # another seller-stage partition keeps its own watermarks
     on_seller_message(sellers, _approval(12, offset=50), config, stage_partition=6)
     assert _sent(sellers) == 13
+
+
+def test_watermarks_written_one_key_per_input_partition_are_still_honoured():
+    """Tables from before the watermarks of a seller-stage partition shared one key: an approval at
+    or below the old key's position was counted then, and is not counted again."""
+    sellers: dict = {"w|5|messages.requests|0": [105, 0]}
+    config = Config()
+    for n in range(10):
+        on_seller_message(sellers, _approval(n, offset=100 + n), config, stage_partition=5)
+    assert _sent(sellers) == 4   # offsets 106-109
+    assert sellers["w|5"] == {"messages.requests|0": [109, 0]}
+    on_seller_message(sellers, _approval(3, offset=103), config, stage_partition=5)   # a replay
+    assert _sent(sellers) == 4
 
 
 def test_a_duplicate_of_a_message_the_cap_blocked_is_judged_again_not_taken_as_counted():

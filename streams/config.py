@@ -107,8 +107,10 @@ class GatewaySettings:
     # The order stage takes up to order_batch_max records at a time, or what arrived within
     # order_batch_window_ms; a batch's seller-stage hops go out as one record per partition.
     # Bigger batches: more throughput, more latency (README "Benchmarks"); 1 is one at a time.
+    # 20 ms, not 10: ~10% more msgs/s and ~10% less CPU per request in bench e2e (fewer hop
+    # records per approval), for ~5 ms more latency on average.
     order_batch_max: int = 500
-    order_batch_window_ms: int = 10
+    order_batch_window_ms: int = 20
     # RocksDB store only: block cache + memtables of all the worker's tables and partitions together.
     rocksdb_memory_mb: int = 128
     # Retention: an order with no event and no message for this many days is forgotten (a later

@@ -217,7 +217,7 @@ def test_buffered_table_reads_through_and_writes_each_key_once():
 def test_the_order_batch_is_configurable_and_validated():
     from streams.config import ConfigError
 
-    assert (Config().gateway.order_batch_max, Config().gateway.order_batch_window_ms) == (500, 10)
+    assert (Config().gateway.order_batch_max, Config().gateway.order_batch_window_ms) == (500, 20)
     tuned = Config.from_dict({"gateway": {"order_batch_max": 1, "order_batch_window_ms": 2}}).gateway
     assert (tuned.order_batch_max, tuned.order_batch_window_ms) == (1, 2)
     for bad in ({"order_batch_max": 0}, {"order_batch_window_ms": -5}, {"order_batch_max": "500"}):

@@ -22,25 +22,29 @@ def _message(offset: int, generation_id: int) -> Message:
     return message
 
 
-def _run(cancel_during: int | None, iterate) -> list[Message]:
+def _drive(count: int, agent, waiting: int | None = None) -> list[Message]:
+    """Run `agent(stream, gate)` over a real Faust stream of `count` records: `waiting` of them
+    (all by default) are in the channel before the agent starts, the rest arrive one by one while
+    it runs. Then the worker stops: the agent's task is cancelled (a body waiting on `gate` is
+    stopped there) and the stream's generators are closed."""
     app = make_app("127.0.0.1:9", partitions=1)
-    messages = [_message(offset, app.consumer_generation_id) for offset in range(3)]
+    messages = [_message(offset, app.consumer_generation_id) for offset in range(count)]
+    waiting = count if waiting is None else waiting
 
     async def main():
         app.flow_control.resume()
         channel = app.channel()
         stream = app.stream(channel)
-        gate = asyncio.Event()
 
-        async def agent():
-            async for event in iterate(stream):
-                if event.message.offset == cancel_during:
-                    await gate.wait()      # the worker stops here, mid-body
-                await asyncio.sleep(0)
-
-        task = asyncio.ensure_future(agent())
-        for message in messages:
+        async def put(message: Message) -> None:
             await channel.put(app.create_event(message.key, message.value, {}, message))
+
+        for message in messages[:waiting]:
+            await put(message)
+        task = asyncio.ensure_future(agent(stream, asyncio.Event()))
+        for message in messages[waiting:]:
+            await asyncio.sleep(0.05)
+            await put(message)
         for _ in range(50):
             await asyncio.sleep(0.01)
         task.cancel()
@@ -52,6 +56,15 @@ def _run(cancel_during: int | None, iterate) -> list[Message]:
 
     app.loop.run_until_complete(main())
     return messages
+
+
+def _run(cancel_during: int | None, iterate) -> list[Message]:
+    async def agent(stream, gate):
+        async for event in iterate(stream):
+            if event.message.offset == cancel_during:
+                await gate.wait()      # the worker stops here, mid-body
+            await asyncio.sleep(0)
+    return _drive(3, agent)
 
 
 def test_a_cancelled_body_leaves_its_event_unacked():
@@ -75,41 +88,15 @@ def _run_batches(cancel_during: int | None, first: int, later: int) -> tuple[lis
     put one by one while it runs; returns the messages and the offsets of each batch seen."""
     from streams.agents import drained_batches
 
-    app = make_app("127.0.0.1:9", partitions=1)
-    messages = [_message(offset, app.consumer_generation_id) for offset in range(first + later)]
     batches: list[list[int]] = []
 
-    async def main():
-        app.flow_control.resume()
-        channel = app.channel()
-        stream = app.stream(channel)
-        gate = asyncio.Event()
-
-        async def agent():
-            async for batch in drained_batches(stream, size=4):
-                batches.append([event.message.offset for event in batch])
-                if cancel_during in batches[-1]:
-                    await gate.wait()      # the worker stops here, mid-batch
-                await asyncio.sleep(0)
-
-        for message in messages[:first]:
-            await channel.put(app.create_event(message.key, message.value, {}, message))
-        task = asyncio.ensure_future(agent())
-        for message in messages[first:]:
-            for _ in range(5):
-                await asyncio.sleep(0.01)
-            await channel.put(app.create_event(message.key, message.value, {}, message))
-        for _ in range(50):
-            await asyncio.sleep(0.01)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        gc.collect()
-        for _ in range(10):
-            await asyncio.sleep(0.01)
-
-    app.loop.run_until_complete(main())
-    return messages, batches
+    async def agent(stream, gate):
+        async for batch in drained_batches(stream, size=4):
+            batches.append([event.message.offset for event in batch])
+            if cancel_during in batches[-1]:
+                await gate.wait()      # the worker stops here, mid-batch
+            await asyncio.sleep(0)
+    return _drive(first + later, agent, waiting=first), batches
 
 
 def test_drained_batches_take_what_waits_at_most_size_and_lone_records_at_once():

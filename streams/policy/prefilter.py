@@ -85,7 +85,7 @@ class Prefilter:
 
     def __init__(self, named: dict[str, list[re.Pattern | str]], cache_dir: Path | None = None):
         self.names = tuple(named)
-        self._all = self.name_set = frozenset(self.names)
+        self.name_set = frozenset(self.names)
         self._db = None
         # text -> (candidate names, candidate pattern ids): the rules of one message ask about it
         self._memo: dict[str, tuple[frozenset[str], set[int]]] = {}
@@ -133,7 +133,7 @@ class Prefilter:
 
     def candidates(self, text: str) -> frozenset[str]:
         if self._db is None:
-            return self._all
+            return self.name_set
         found = self._memo.get(text)
         return (found or self._scan(text))[0]
 

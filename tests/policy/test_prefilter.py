@@ -48,8 +48,7 @@ def test_every_python_match_is_a_prefilter_candidate():
 
 def test_without_hyperscan_everything_is_a_candidate():
     plain = Prefilter.__new__(Prefilter)
-    plain.names, plain._all, plain._db, plain._memo = ("a", "b"), frozenset({"a", "b"}), None, {}
-    plain.name_set = plain._all
+    plain.names, plain.name_set, plain._db, plain._memo = ("a", "b"), frozenset({"a", "b"}), None, {}
     assert plain.candidates("anything") == {"a", "b"}
 
 

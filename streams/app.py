@@ -27,7 +27,8 @@ codecs.register("orjson", OrjsonCodec())
 
 
 def make_app(bootstrap: str, *, partitions: int, store: str = "memory://", web_port: int = 6066,
-             data_dir: str | None = None, processing_guarantee: str = "at_least_once") -> faust.App:
+             data_dir: str | None = None, processing_guarantee: str = "at_least_once",
+             fetch_max_wait_ms: int = 100) -> faust.App:
     budgeted_store.install()   # rocksdb:// -> one memory budget for all tables and partitions
     # GatewayApp: Faust's app with a consumer that does not commit past records it never saw.
     return GatewayApp(
@@ -48,4 +49,5 @@ def make_app(bootstrap: str, *, partitions: int, store: str = "memory://", web_p
         datadir=data_dir or "/tmp/msggate-worker-data",
         table_cleanup_interval=60.0,
         processing_guarantee=processing_guarantee,
+        fetch_max_wait_ms=fetch_max_wait_ms,
     )

@@ -111,6 +111,12 @@ class GatewaySettings:
     # records per approval), for ~5 ms more latency on average.
     order_batch_max: int = 500
     order_batch_window_ms: int = 20
+    # How long the broker may hold a worker's fetch when it has nothing new (Faust passes 1500 ms).
+    # aiokafka sends no fetch while one is in flight: a fetch of only the quiet partitions (the
+    # busy ones still had records waiting in the worker) held the busy ones back for up to this
+    # long. At 1500 ms, bench e2e's latency at 250/s was p50 ~2.7 s; at 100 ms, 0.13-0.28 s
+    # (README "Benchmarks"). An idle worker then asks ~10 times a second.
+    fetch_max_wait_ms: int = 100
     # RocksDB store only: block cache + memtables of all the worker's tables and partitions together.
     rocksdb_memory_mb: int = 128
     # Retention: an order with no event and no message for this many days is forgotten (a later
@@ -126,7 +132,7 @@ class GatewaySettings:
 
 _GATEWAY_INT_KEYS = {"max_pending_per_partition", "max_record_bytes", "max_subject_chars", "max_body_chars",
                      "max_attachments", "max_attachment_bytes", "max_html_tags", "max_html_attributes",
-                     "rocksdb_memory_mb", "order_batch_max", "order_batch_window_ms"}
+                     "rocksdb_memory_mb", "order_batch_max", "order_batch_window_ms", "fetch_max_wait_ms"}
 
 _SELLER_KEYS = {
     "max_width_px", "review_window_days", "completion_window_days", "allowed_link_hosts",

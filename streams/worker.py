@@ -48,7 +48,8 @@ def build(bootstrap: str, config: Config, *, web_port: int, store: str, data_dir
     # Faust's group assignment (see kafka_admin.create_topics), so the worker makes them itself.
     asyncio.run(create_topics(bootstrap, partition_count, only=CHANGELOG_TOPICS))
     app = make_app(bootstrap, partitions=partition_count, store=store, web_port=web_port, data_dir=data_dir,
-                   processing_guarantee=config.gateway.processing_guarantee)
+                   processing_guarantee=config.gateway.processing_guarantee,
+                   fetch_max_wait_ms=config.gateway.fetch_max_wait_ms)
     register_agents(app, config)
     register_views(app, bootstrap)
     commits.register(app)

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -149,19 +150,43 @@ def message_request(m: int, event: dict, rng: random.Random) -> dict:
 class Phase:
     produced_at: dict[str, float] = field(default_factory=dict)
     decided_at: dict[str, float] = field(default_factory=dict)
+    # Wall clock, for the split by stage: the request produced, the decision's `decided_at` (set
+    # by the order stage), its output consumed here; and the decision's route.
+    produced_wall: dict[str, float] = field(default_factory=dict)
+    stage_wall: dict[str, float] = field(default_factory=dict)
+    consumed_wall: dict[str, float] = field(default_factory=dict)
+    routes: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> dict:
         latencies = sorted(self.decided_at[k] - self.produced_at[k] for k in self.decided_at if k in self.produced_at)
         if not latencies:
             return {"requests": len(self.produced_at), "decided": 0}
         first, last = min(self.produced_at.values()), max(self.decided_at.values())
-
-        def pct(q: float) -> float:
-            return round(latencies[min(len(latencies) - 1, int(len(latencies) * q))] * 1000, 1)
-
         return {"requests": len(self.produced_at), "decided": len(self.decided_at),
                 "msgs_per_s": round(len(self.decided_at) / max(last - first, 1e-9)),
-                "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": round(latencies[-1] * 1000, 1)}
+                "p50_ms": _pct(latencies, 0.50), "p99_ms": _pct(latencies, 0.99), "max_ms": round(latencies[-1] * 1000, 1)}
+
+    def split(self) -> dict:
+        """Where the latency goes: request produced -> decided in the order stage (consuming,
+        the batch window, the engine), then decided -> output consumed, for approvals (through
+        the seller stage) and for the other routes (sent by the order stage itself)."""
+        to_decision, after = [], {"approved": [], "other": []}
+        for key, decided in self.stage_wall.items():
+            if key in self.produced_wall and key in self.consumed_wall:
+                to_decision.append(decided - self.produced_wall[key])
+                after["approved" if self.routes.get(key) == "approved" else "other"].append(
+                    self.consumed_wall[key] - decided)
+        result = {}
+        for name, values in (("to_decision", to_decision), ("approved_after_decision", after["approved"]),
+                             ("other_after_decision", after["other"])):
+            if values:
+                values.sort()
+                result |= {f"{name}_p50_ms": _pct(values, 0.50), f"{name}_p99_ms": _pct(values, 0.99)}
+        return result
+
+
+def _pct(values: list[float], q: float) -> float:
+    return round(values[min(len(values) - 1, int(len(values) * q))] * 1000, 1)
 
 
 async def _produce_and_collect(bootstrap: str, in_topic: str, out_topics: list[str], records: list[tuple[bytes, bytes, str]],
@@ -195,11 +220,17 @@ async def _produce_and_collect(bootstrap: str, in_topic: str, out_topics: list[s
         while wanted.difference(phase.decided_at) and time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=200, max_records=10_000)
             now = time.monotonic()
+            now_wall = time.time()
             for messages in batch.values():
                 for message in messages:
-                    record_id = _record_id(message.value)
+                    record = _record(message.value)
+                    record_id = record.get("message_id") or record.get("id")
                     if record_id in wanted and record_id not in phase.decided_at:
                         phase.decided_at[record_id] = now
+                        phase.consumed_wall[record_id] = now_wall
+                        if isinstance(record.get("decided_at"), str):   # the gateway's decisions
+                            phase.stage_wall[record_id] = _wall(record["decided_at"])
+                            phase.routes[record_id] = record.get("route")
             if not producing and now >= next_report:   # the producer reports while it runs
                 say(f"    decided {len(phase.decided_at)}/{len(wanted)}")
                 next_report = now + 5
@@ -216,6 +247,7 @@ async def _produce_and_collect(bootstrap: str, in_topic: str, out_topics: list[s
             if delay > 0:
                 await asyncio.sleep(delay)
         phase.produced_at[record_id] = time.monotonic()
+        phase.produced_wall[record_id] = time.time()
         await producer.send(in_topic, value, key=key)
         if (i + 1) % progress_every == 0:
             say(f"    produced {i + 1}/{len(records)}, decided {len(phase.decided_at)}")
@@ -239,13 +271,17 @@ async def _produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]
         await producer.stop()
 
 
-def _record_id(value: bytes) -> str | None:
-    # Decisions carry message_id near the start; the baseline echoes an "id" field.
+def _record(value: bytes) -> dict:
+    # Decisions carry message_id; the baseline echoes an "id" field.
     try:
         record = orjson.loads(value)
     except orjson.JSONDecodeError:
-        return None
-    return record.get("message_id") or record.get("id")
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _wall(timestamp: str) -> float:
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
 
 
 # --- runs --------------------------------------------------------------------------------------
@@ -326,7 +362,14 @@ def run_gateway(*, orders: int, requests: int, partitions: int, workers: int, st
                 latency = paced.summary()
                 result |= {"latency_rate": round(target), "p50_ms": latency.get("p50_ms"),
                            "p99_ms": latency.get("p99_ms"), "max_ms": latency.get("max_ms"),
-                           "latency_decided": latency.get("decided")}
+                           "latency_decided": latency.get("decided"), "latency_split": paced.split()}
+                split = result["latency_split"]
+                if split:
+                    say("    split (p50/p99 ms): to the order stage's decision {}/{}; then to the output "
+                        "consumed: approvals (via the seller stage) {}/{}, other routes {}/{}".format(
+                            *(split.get(f"{name}_{q}_ms", "-") for name in
+                              ("to_decision", "approved_after_decision", "other_after_decision")
+                              for q in ("p50", "p99"))))
             result["worker_rss_mb"] = [round(peak_rss_mb(w.proc.pid)) for w in procs]
             return result
         except Exception as exc:

@@ -30,3 +30,8 @@ def test_bench_e2e_runs_baseline_and_gateway_and_prints_the_contract_line(tmp_pa
     assert data["e2e"]["latency_decided"] == 100
     assert data["baseline"]["decided"] == 300
     assert abs(data["e2e"]["vs_baseline"] - data["e2e"]["msgs_per_s"] / data["baseline"]["msgs_per_s"]) < 0.01
+    # the latency split by stage: every request's decision seen, approvals and other routes apart
+    split = data["e2e"]["latency_split"]
+    for name in ("to_decision", "approved_after_decision", "other_after_decision"):
+        assert 0 <= split[f"{name}_p50_ms"] <= split[f"{name}_p99_ms"], split
+    assert "split (p50/p99 ms): to the order stage's decision" in result.stderr

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -491,6 +492,11 @@ def _baseline_records(count: int, keys: int, rng: random.Random, prefix: str) ->
 
 # --- the command -----------------------------------------------------------------------------
 
+def _interrupt(*_) -> None:
+    say("  stopping: the broker and workers this bench started are being stopped ...")
+    raise KeyboardInterrupt
+
+
 def _line(name: str, result: dict, keys: list[str]) -> str:
     def fmt(value):
         if isinstance(value, list):
@@ -500,6 +506,9 @@ def _line(name: str, result: dict, keys: list[str]) -> str:
 
 
 def cmd_bench_stream(args) -> int:
+    # SIGTERM (a CI timeout, `kill`) as Ctrl-C: the runs' `finally` blocks stop the broker and the
+    # workers they started; by default Python would exit at once and leave them running.
+    signal.signal(signal.SIGTERM, _interrupt)
     bootstrap = args.bootstrap_servers_explicit
     results: dict = {"bench": args.name}
     try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -35,3 +36,54 @@ def test_bench_e2e_runs_baseline_and_gateway_and_prints_the_contract_line(tmp_pa
     for name in ("to_decision", "approved_after_decision", "other_after_decision"):
         assert 0 <= split[f"{name}_p50_ms"] <= split[f"{name}_p99_ms"], split
     assert "split (p50/p99 ms): to the order stage's decision" in result.stderr
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:   # the parent's pid
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_sigterm_stops_the_broker_and_worker_the_bench_started():
+    import signal
+    import time
+
+    bench = subprocess.Popen(
+        [sys.executable, "-m", "streams.cli", "bench", "e2e", "--no-baseline", "--requests", "100000",
+         "--orders", "100", "--partitions", "2"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    children: set[int] = set()
+    try:
+        started = []
+        for line in bench.stderr:   # wait until the gateway's throughput phase is under way
+            started.append(line)
+            if "throughput:" in line:
+                break
+        children = _children(bench.pid)
+        assert len(children) >= 2, "".join(started)   # the broker and the worker
+        bench.send_signal(signal.SIGTERM)
+        assert bench.wait(120) == 130
+        deadline = time.monotonic() + 60
+        while any(map(_alive, children)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not [pid for pid in children if _alive(pid)]
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+        for pid in children | _children(bench.pid):   # what a failure left (orphans lose their parent)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

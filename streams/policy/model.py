@@ -87,9 +87,18 @@ class Context:
                        self.config.max_width_px)
 
     @cached
-    def order_ids_mentioned(self) -> list[tuple[str, str]]:
-        """(normalised id, snippet as written) for every 3-7-7 order id in subject or body."""
-        return [("-".join(m.groups()), m.group(0)) for m in ORDER_ID_RE.finditer(self.analysis.norm_text)]
+    def order_ids_mentioned(self) -> list[str]:
+        """The normalised id ("123-1234567-1234567") of every 3-7-7 order id in subject or body.
+        `findall` makes no match objects (~1 us less per message on the bench mix, where each
+        has its id twice); `order_id_as_written` finds the snippet only when a finding needs it."""
+        return [f"{a}-{b}-{c}" for a, b, c in ORDER_ID_RE.findall(self.analysis.norm_text)]
+
+    def order_id_as_written(self, normalised: str) -> str:
+        """How the message wrote `normalised` (one of `order_ids_mentioned`): the evidence."""
+        for match in ORDER_ID_RE.finditer(self.analysis.norm_text):
+            if "-".join(match.groups()) == normalised:
+                return match.group(0)
+        return normalised
 
     @cached
     def facts(self) -> frozenset[str]:

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.helpers import ORDER_ID, codes, order, request
+from tests.helpers import ORDER_ID, codes, decide, order, request
 
 
 def test_id001_fires_without_order_id():
@@ -29,6 +29,13 @@ def test_id002_fires_on_another_orders_id():
 
 def test_id002_silent_on_own_id_only():
     assert "ID002" not in codes(request(), order())
+
+
+def test_id002_evidence_is_the_other_id_as_written():
+    decision = decide(request(body=f"Order {ORDER_ID}, not 999–7654321 – 7654321."), order())
+    [finding] = [v for v in decision["violations"] if v["code"] == "ID002"]
+    assert finding["evidence"] == "999–7654321 – 7654321"
+    assert "order 999-7654321-7654321," in finding["detail"]
 
 
 TEXTS = {

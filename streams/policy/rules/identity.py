@@ -23,7 +23,7 @@ def missing_order_id(ctx: Context) -> Iterator[Finding]:
     if not ctx.proactive:
         return
     own = ctx.request["order_id"]
-    if not any(found == own for found, _ in ctx.order_ids_mentioned):
+    if own not in ctx.order_ids_mentioned:
         yield Finding("(order ID not found in subject or body)",
                       f"Proactive messages must include the order ID {own} in the subject or body.")
 
@@ -38,9 +38,10 @@ def foreign_order_id(ctx: Context) -> Iterator[Finding]:
     Passes: a message that mentions only 123-1234567-1234567.
     """
     own = ctx.request["order_id"]
-    for found, snippet in ctx.order_ids_mentioned:
+    for found in ctx.order_ids_mentioned:
         if found != own:
-            yield Finding(snippet, f"The message mentions order {found}, which is not its own order {own}.")
+            yield Finding(ctx.order_id_as_written(found),
+                          f"The message mentions order {found}, which is not its own order {own}.")
             return
 
 

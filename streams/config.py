@@ -114,8 +114,8 @@ class GatewaySettings:
     # How long the broker may hold a worker's fetch when it has nothing new (Faust passes 1500 ms).
     # aiokafka sends no fetch while one is in flight: a fetch of only the quiet partitions (the
     # busy ones still had records waiting in the worker) held the busy ones back for up to this
-    # long. At 1500 ms, bench e2e's latency at 250/s was p50 ~2.7 s; at 100 ms, 0.13-0.28 s
-    # (README "Benchmarks"). An idle worker then asks ~10 times a second.
+    # long. At 1500 ms, bench e2e's latency at 250/s was p50 ~2.7 s in 4 of 6 runs; at 100 ms,
+    # 0.10-0.28 s in 8 of 8 (README "Benchmarks"). An idle worker then asks ~10 times a second.
     fetch_max_wait_ms: int = 100
     # RocksDB store only: block cache + memtables of all the worker's tables and partitions together.
     rocksdb_memory_mb: int = 128

@@ -182,3 +182,103 @@ def test_a_marker_at_the_seek_position_is_a_real_gap():
     run = _Drain([[212, 213], [212, 213]], read_offset=211, sought=True).run()
     assert run.seeks == [211]
     assert run.processed == [212, 213] and run.consumer.gaps_accepted == 1
+
+
+# --- delivery: Faust's wait_first, without its tasks when the delivery does not wait -------------
+
+def _consumer():
+    return make_app("127.0.0.1:9", partitions=1).consumer
+
+
+def _run(consumer, coroutine):
+    return consumer.loop.run_until_complete(coroutine)
+
+
+def test_a_delivery_that_does_not_wait_makes_no_task_and_no_wait_first():
+    consumer, delivered = _consumer(), []
+
+    async def callback(message):
+        delivered.append(message)
+
+    async def no_wait_first(*_, **__):
+        raise AssertionError("wait_first called for a delivery that never waits")
+
+    consumer.wait_first = no_wait_first
+
+    async def deliver_three():
+        tasks_before = len(asyncio.all_tasks())
+        for n in range(3):
+            await consumer._deliver(callback, n)
+        return len(asyncio.all_tasks()) - tasks_before
+
+    assert _run(consumer, deliver_three()) == 0
+    assert delivered == [0, 1, 2]
+
+
+def test_a_delivery_that_waits_finishes_through_wait_first_with_what_it_awaited():
+    consumer, seen = _consumer(), []
+    through_wait_first = []
+    faust_wait_first = consumer.wait_first
+
+    async def counting_wait_first(*coros, **kwargs):
+        through_wait_first.append(len(coros))
+        return await faust_wait_first(*coros, **kwargs)
+
+    consumer.wait_first = counting_wait_first
+
+    async def scenario():
+        ready = consumer.loop.create_future()
+
+        async def callback(message):   # waits, like a put into a full stream buffer
+            seen.append(("before", message))
+            value = await ready
+            await asyncio.sleep(0)       # a bare yield too
+            seen.append(("after", message, value))
+
+        consumer.loop.call_later(0.01, ready.set_result, "room")
+        await consumer._deliver(callback, "m")
+
+    _run(consumer, scenario())
+    assert seen == [("before", "m"), ("after", "m", "room")]   # run once, resumed where it waited
+    assert through_wait_first == [2]
+
+
+def test_a_suspended_flow_cancels_a_waiting_delivery():
+    # As in a rebalance: the delivery waits, the consumer's flow is suspended, the delivery is
+    # cancelled (Faust's behaviour: the record is fetched again after the rebalance).
+    consumer, seen = _consumer(), []
+
+    async def scenario():
+        never = consumer.loop.create_future()
+
+        async def callback(message):
+            try:
+                await never
+            except asyncio.CancelledError:
+                seen.append("cancelled")
+                raise
+
+        consumer.loop.call_later(0.01, consumer.suspend_flow.set)
+        await asyncio.wait_for(consumer._deliver(callback, "m"), timeout=5)
+
+    _run(consumer, scenario())
+    assert seen == ["cancelled"]
+
+
+def test_a_delivery_that_fails_raises_as_before():
+    consumer = _consumer()
+
+    async def callback(message):
+        raise ValueError("undecodable")
+
+    async def waits_then_fails(message):
+        await asyncio.sleep(0)
+        raise KeyError("late")
+
+    for failing, error in ((callback, ValueError), (waits_then_fails, KeyError)):
+        try:
+            _run(consumer, consumer._deliver(failing, "m"))
+        except error:
+            pass
+        else:
+            raise AssertionError(f"{error.__name__} not raised")

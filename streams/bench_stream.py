@@ -157,12 +157,14 @@ class Phase:
     stage_wall: dict[str, float] = field(default_factory=dict)
     consumed_wall: dict[str, float] = field(default_factory=dict)
     routes: dict[str, str] = field(default_factory=dict)
+    # --backlog: when the stopped workers were let go (the rate is counted from there)
+    resumed_at: float | None = None
 
     def summary(self) -> dict:
         latencies = sorted(self.decided_at[k] - self.produced_at[k] for k in self.decided_at if k in self.produced_at)
         if not latencies:
             return {"requests": len(self.produced_at), "decided": 0}
-        first, last = min(self.produced_at.values()), max(self.decided_at.values())
+        first, last = self.resumed_at or min(self.produced_at.values()), max(self.decided_at.values())
         return {"requests": len(self.produced_at), "decided": len(self.decided_at),
                 "msgs_per_s": round(len(self.decided_at) / max(last - first, 1e-9)),
                 "p50_ms": _pct(latencies, 0.50), "p99_ms": _pct(latencies, 0.99), "max_ms": round(latencies[-1] * 1000, 1)}
@@ -191,8 +193,10 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def _produce_and_collect(bootstrap: str, in_topic: str, out_topics: list[str], records: list[tuple[bytes, bytes, str]],
-                               rate: float | None, phase: Phase, timeout: float) -> None:
-    """Produce `records` (key, value, id) at `rate`/s (None: as fast as possible); consume their outputs."""
+                               rate: float | None, phase: Phase, timeout: float, backlog_of: list[int] = ()) -> None:
+    """Produce `records` (key, value, id) at `rate`/s (None: as fast as possible); consume their outputs.
+    `backlog_of`: worker pids stopped (SIGSTOP) while all records are produced, then let go: the
+    rate is then the workers' own, without this process producing beside them."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
     from aiokafka import TopicPartition
@@ -239,8 +243,26 @@ async def _produce_and_collect(bootstrap: str, in_topic: str, out_topics: list[s
         if missing:
             say(f"    gave up after {timeout:.0f} s: {missing} of {len(wanted)} still without an output")
 
-    consuming = asyncio.create_task(consume())
-    started = time.monotonic()
+    for pid in backlog_of:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        consuming = asyncio.create_task(consume())
+        started = time.monotonic()
+        await _produce_all(producer, in_topic, records, rate, phase, started)
+    finally:
+        for pid in backlog_of:
+            os.kill(pid, signal.SIGCONT)
+    if backlog_of:
+        phase.resumed_at = time.monotonic()
+        say("    workers let go on the backlog")
+    producing = False
+    await consuming
+    await producer.stop()
+    await consumer.stop()
+
+
+async def _produce_all(producer, in_topic: str, records: list[tuple[bytes, bytes, str]], rate: float | None,
+                       phase: Phase, started: float) -> None:
     progress_every = max(1, len(records) // 5)
     for i, (key, value, record_id) in enumerate(records):
         if rate:
@@ -253,10 +275,6 @@ async def _produce_and_collect(bootstrap: str, in_topic: str, out_topics: list[s
         if (i + 1) % progress_every == 0:
             say(f"    produced {i + 1}/{len(records)}, decided {len(phase.decided_at)}")
     await producer.flush()
-    producing = False
-    await consuming
-    await producer.stop()
-    await consumer.stop()
 
 
 async def _produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
@@ -309,7 +327,8 @@ def start_cluster(bootstrap: str | None, partitions: int, folder: Path) -> Clust
 
 
 def run_gateway(*, orders: int, requests: int, partitions: int, workers: int, store: str, rate: float | None,
-                latency_requests: int, bootstrap: str | None, sellers: int, config_path: str | None = None) -> dict:
+                latency_requests: int, bootstrap: str | None, sellers: int, config_path: str | None = None,
+                backlog: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="msggate-bench-") as tmp:
         folder = Path(tmp)
         cluster = start_cluster(bootstrap, partitions, folder)
@@ -332,7 +351,8 @@ def run_gateway(*, orders: int, requests: int, partitions: int, workers: int, st
             _wait_idle(procs, timeout=max(120.0, orders / 100))
             cpu_before = {w.proc.pid: cpu_seconds(w.proc.pid) for w in procs}
             broker_cpu_before = cpu_seconds(cluster.broker_pid) if cluster.broker_pid else 0.0
-            say(f"  throughput: {requests} requests as fast as possible ...")
+            say(f"  throughput: {requests} requests " + ("produced while the worker(s) are stopped, then drained ..."
+                                                      if backlog else "as fast as possible ..."))
             load = [message_request(m, events[m % orders], rng) for m in range(requests)]
             throughput = Phase()
             started = time.monotonic()
@@ -340,7 +360,7 @@ def run_gateway(*, orders: int, requests: int, partitions: int, workers: int, st
                 cluster.bootstrap, "messages.requests",
                 ["messages.approved", "messages.blocked", "messages.needs-important", "messages.dead-letter"],
                 [(r["order_id"].encode(), orjson.dumps(r), r["message_id"]) for r in load], None, throughput,
-                timeout=max(120, requests / 200)))
+                timeout=max(120, requests / 200), backlog_of=[w.proc.pid for w in procs] if backlog else ()))
             wall = time.monotonic() - started
             result = {"workers": workers, "partitions": partitions, "store": store, "orders": orders,
                       **throughput.summary()}
@@ -451,7 +471,7 @@ async def _wait_for_orders(bootstrap: str, events: list[dict], rng: random.Rando
         raise RuntimeError("the seed orders were not processed in time")
 
 
-def run_baseline(*, requests: int, partitions: int, bootstrap: str | None, keys: int) -> dict:
+def run_baseline(*, requests: int, partitions: int, bootstrap: str | None, keys: int, backlog: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="msggate-baseline-") as tmp:
         folder = Path(tmp)
         cluster = start_cluster(bootstrap, partitions, folder)
@@ -470,7 +490,8 @@ def run_baseline(*, requests: int, partitions: int, bootstrap: str | None, keys:
             phase = Phase()
             asyncio.run(_produce_and_collect(cluster.bootstrap, "bench.baseline.in", ["bench.baseline.out"],
                                              _baseline_records(requests, keys, rng, "b"), None, phase,
-                                             timeout=max(120, requests / 500)))
+                                             timeout=max(120, requests / 500),
+                                             backlog_of=[worker.proc.pid] if backlog else ()))
             return {"partitions": partitions, **phase.summary(),
                     "worker_cpu_s": round(cpu_seconds(worker.proc.pid) - cpu_before, 2),
                     "worker_rss_mb": round(peak_rss_mb(worker.proc.pid))}
@@ -515,14 +536,14 @@ def cmd_bench_stream(args) -> int:
         if args.name in ("baseline", "e2e") and not (args.name == "e2e" and args.no_baseline):
             say(f"bench baseline: trivial Faust pipeline, {args.partitions} partitions")
             results["baseline"] = run_baseline(requests=args.requests, partitions=args.partitions,
-                                               bootstrap=bootstrap, keys=args.orders)
+                                               bootstrap=bootstrap, keys=args.orders, backlog=args.backlog)
             say("  " + _line("baseline", results["baseline"], ["msgs_per_s", "p50_ms", "p99_ms", "worker_cpu_s"]))
         if args.name == "e2e":
             say(f"bench e2e: gateway, {args.partitions} partitions, {args.workers} worker(s), store {args.store}")
             e2e = run_gateway(orders=args.orders, requests=args.requests, partitions=args.partitions,
                               workers=args.workers, store=args.store, rate=args.rate,
                               latency_requests=args.latency_requests, bootstrap=bootstrap, sellers=args.sellers,
-                              config_path=args.config)
+                              config_path=args.config, backlog=args.backlog)
             if "baseline" in results and results["baseline"].get("msgs_per_s"):
                 e2e["baseline_msgs_per_s"] = results["baseline"]["msgs_per_s"]
                 e2e["vs_baseline"] = round(e2e["msgs_per_s"] / results["baseline"]["msgs_per_s"], 2)
@@ -533,7 +554,8 @@ def cmd_bench_stream(args) -> int:
                 say(f"bench scale: gateway with {workers} worker(s), {args.partitions} partitions")
                 runs[workers] = run_gateway(orders=args.orders, requests=args.requests, partitions=args.partitions,
                                             workers=workers, store=args.store, rate=None, latency_requests=0,
-                                            bootstrap=bootstrap, sellers=args.sellers, config_path=args.config)
+                                            bootstrap=bootstrap, sellers=args.sellers, config_path=args.config,
+                                            backlog=args.backlog)
                 say("  " + _line("run", runs[workers], ["msgs_per_s", "worker_cpu_s", "broker_cpu_s", "wall_s"]))
             results["scale"] = {
                 "one_worker_msgs_per_s": runs[1]["msgs_per_s"], "two_workers_msgs_per_s": runs[2]["msgs_per_s"],

@@ -67,6 +67,10 @@ def register(sub, add_config) -> None:
     p.add_argument("--latency-requests", type=int, default=5000, help="e2e: requests in the latency phase "
                                                                        "(default 5000; 0 skips it)")
     p.add_argument("--no-baseline", action="store_true", help="e2e: skip the baseline run (no vs_baseline)")
+    p.add_argument("--backlog", action="store_true",
+                   help="e2e/baseline/scale: produce the throughput phase's records while the worker(s) are "
+                        "stopped (SIGSTOP), then let them drain it: their own rate, without the load generator "
+                        "competing for the cores (steadier on a 2-core machine)")
     p.add_argument("--bootstrap-servers", dest="bootstrap_servers_explicit", default=None,
                    help="use this broker instead of starting a fresh embedded one (its gateway topics must be "
                         "empty: results count every decision)")

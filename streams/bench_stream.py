@@ -169,6 +169,24 @@ class Phase:
                 "msgs_per_s": round(len(self.decided_at) / max(last - first, 1e-9)),
                 "p50_ms": _pct(latencies, 0.50), "p99_ms": _pct(latencies, 0.99), "max_ms": round(latencies[-1] * 1000, 1)}
 
+    def over_time(self, window: float = 0.5) -> list[dict]:
+        """Latency per `window` seconds of production (by when each request was produced): where
+        a tail comes from, a few slow windows or all of them."""
+        if not self.produced_at:
+            return []
+        start = min(self.produced_at.values())
+        windows: dict[int, list[float]] = {}
+        for key, decided in self.decided_at.items():
+            if key in self.produced_at:
+                windows.setdefault(int((self.produced_at[key] - start) / window), []).append(
+                    decided - self.produced_at[key])
+        series = []
+        for index in sorted(windows):
+            values = sorted(windows[index])
+            series.append({"at_s": round(index * window, 2), "requests": len(values),
+                           "p50_ms": _pct(values, 0.50), "max_ms": round(values[-1] * 1000, 1)})
+        return series
+
     def split(self) -> dict:
         """Where the latency goes: request produced -> decided in the order stage (consuming,
         the batch window, the engine), then decided -> output consumed, for approvals (through
@@ -255,6 +273,9 @@ async def _produce_and_collect(bootstrap: str, in_topic: str, out_topics: list[s
     if backlog_of:
         phase.resumed_at = time.monotonic()
         say("    workers let go on the backlog")
+        if phase.resumed_at - started > 5:   # the workers' session timeout is 6 s (streams/app.py)
+            say(f"    warning: the workers were stopped for {phase.resumed_at - started:.1f} s, near their 6 s "
+                "session timeout: a rebalance may be in the figures (fewer --requests)")
     producing = False
     await consuming
     await producer.stop()
@@ -383,7 +404,12 @@ def run_gateway(*, orders: int, requests: int, partitions: int, workers: int, st
                 latency = paced.summary()
                 result |= {"latency_rate": round(target), "p50_ms": latency.get("p50_ms"),
                            "p99_ms": latency.get("p99_ms"), "max_ms": latency.get("max_ms"),
-                           "latency_decided": latency.get("decided"), "latency_split": paced.split()}
+                           "latency_decided": latency.get("decided"), "latency_split": paced.split(),
+                           "latency_over_time": paced.over_time()}
+                worst = sorted(result["latency_over_time"], key=lambda w: w["max_ms"])[-3:]
+                if worst:
+                    say("    slowest half-seconds (from the phase's start: p50/max ms): " + "; ".join(
+                        f"{w['at_s']} s: {w['p50_ms']}/{w['max_ms']}" for w in sorted(worst, key=lambda w: w["at_s"])))
                 split = result["latency_split"]
                 if split:
                     say("    split (p50/p99 ms): to the order stage's decision {}/{}; then to the output "

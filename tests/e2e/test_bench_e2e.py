@@ -36,6 +36,26 @@ def test_bench_e2e_runs_baseline_and_gateway_and_prints_the_contract_line(tmp_pa
     for name in ("to_decision", "approved_after_decision", "other_after_decision"):
         assert 0 <= split[f"{name}_p50_ms"] <= split[f"{name}_p99_ms"], split
     assert "split (p50/p99 ms): to the order stage's decision" in result.stderr
+    # and over time, per half-second of production: every paced request in one window
+    windows = data["e2e"]["latency_over_time"]
+    assert sum(w["requests"] for w in windows) == 100
+    assert all(0 <= w["p50_ms"] <= w["max_ms"] for w in windows)
+    assert [w["at_s"] for w in windows] == sorted(w["at_s"] for w in windows)
+
+
+def test_bench_backlog_stops_the_workers_while_producing_then_counts_from_their_release(tmp_path):
+    out = tmp_path / "backlog.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "bench", "e2e", "--backlog", "--requests", "300", "--orders", "100",
+         "--latency-requests", "0", "--partitions", "2", "--json-out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("workers let go on the backlog") == 2     # the baseline's and the gateway's
+    assert "produced while the worker(s) are stopped" in result.stderr
+    data = json.loads(out.read_text())
+    assert data["e2e"]["decided"] == data["baseline"]["decided"] == 300
+    assert data["e2e"]["msgs_per_s"] > 0 and data["e2e"]["vs_baseline"] > 0
+    assert result.stdout.strip().splitlines()[-1].startswith("bench e2e: msgs_per_s=")
 
 
 def _children(pid: int) -> set[int]:

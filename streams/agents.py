@@ -21,7 +21,6 @@ from faust.stores.memory import Store as MemoryStore
 from faust.streams import _current_event   # Faust's own "current event" (see set_current_event)
 
 from . import store
-from .changelog import BatchedChangelogTable
 from .config import Config
 from .gateway import (BUYER_EVENTS_TOPIC, DEAD_LETTER_TOPIC, INPUT_TOPICS, ORDER_UPDATES_TOPIC,
                       PENDING_EXPIRY_TOPIC, ROUTE_TOPICS, SELLER_STAGE_TOPIC, TABLE_NAMES, PartitionViews, PendingBatch,
@@ -31,7 +30,7 @@ from .gateway import (BUYER_EVENTS_TOPIC, DEAD_LETTER_TOPIC, INPUT_TOPICS, ORDER
 from .policy.engine import warm_up
 from .records import InvalidRecord, decode_message_request, decode_order_event
 from .state import ForeignEvent, is_known
-from .timeutil import format_ts, now_ts, utcnow
+from .timeutil import format_ts, utcnow
 from .web import metrics
 
 log = structlog.get_logger("msggate")
@@ -132,15 +131,10 @@ def register_agents(app: faust.App, config: Config) -> None:
     # one budget instead (streams/store.py); these are the per-database memtable sizes within it.
     store.configure(config.gateway.rocksdb_memory_mb)
     store_options = {"write_buffer_size": 8 * 1024**2, "max_write_buffer_number": 2}
-    # The order stage writes each request's order record, the seller stage a day count and a
-    # watermark per partition and batch: their changelog records leave once per key and batch,
-    # straight to the producer (streams/changelog.py).
-    orders = app.tables.add(BatchedChangelogTable(app, name="orders", default=None, beacon=app.tables.beacon,
-                                                  key_type=str, options=store_options))
+    orders = app.Table("orders", default=None, key_type=str, options=store_options)
     pending = app.Table("pending", default=None, key_type=str, options=store_options)
     buyers = app.Table("buyers", default=None, key_type=str, options=store_options)
-    sellers = app.tables.add(BatchedChangelogTable(app, name="sellers", default=None, beacon=app.tables.beacon,
-                                                   key_type=str, options=store_options))
+    sellers = app.Table("sellers", default=None, key_type=str, options=store_options)
     for table in (orders, pending, buyers, sellers):
         # Faust derives the codec from value_type (json); orjson is set before the changelog topic
         # is created (lazily, at first use), so writes and recovery both use it.
@@ -170,7 +164,7 @@ def register_agents(app: faust.App, config: Config) -> None:
     # Asked once, not per decision: building the debug line's arguments costs more than the rest of route's own work.
     log_each_decision = log.is_enabled_for(logging.DEBUG)
 
-    async def send_record(topic: str, key: bytes, value: bytes | None, partition: int | None = None) -> asyncio.Future:
+    async def send_record(topic: str, key: bytes, value: bytes, partition: int | None = None) -> None:
         """`Topic.send` for the records sent per decision, without Faust's per-record envelope
         (FutureMessage, channel, sensors): 4.5% of the worker's time in a profile, against 7.1%
         for Topic.send on the same records. The same producer Faust's own send
@@ -179,7 +173,6 @@ def register_agents(app: faust.App, config: Config) -> None:
         producer = await app.maybe_start_producer()
         delivery = await producer.send(topic, key, value, partition, None, None)
         delivery.add_done_callback(log_failed_delivery)
-        return delivery
 
     async def route(decision: dict, started: float) -> None:
         metrics.observe_decision(decision, time.perf_counter() - started)
@@ -226,7 +219,7 @@ def register_agents(app: faust.App, config: Config) -> None:
             raise InvalidRecord(f"record key {message.key!r} is not the order_id {request['order_id']!r}",
                                 kind="key")
         source = [message.topic, message.partition, message.offset, 0]
-        decided = decide_at(orders, request, config, source, decided_at=now_ts(),
+        decided = decide_at(orders, request, config, source, decided_at=format_ts(utcnow()),
                             wait_if_unknown=grace > 0, partition=message.partition)
         if decided[0] is not None:
             await finish(decided, started, message.partition)
@@ -236,7 +229,7 @@ def register_agents(app: faust.App, config: Config) -> None:
                 parked_per_partition[message.partition] >= config.gateway.max_pending_per_partition:
             # A flood of unknown-order messages must not exhaust the worker: past the bound they
             # are decided now (ORD001, retryable) instead of waiting for the grace period.
-            await finish(decide_at(orders, request, config, source, decided_at=now_ts(),
+            await finish(decide_at(orders, request, config, source, decided_at=format_ts(utcnow()),
                                    partition=message.partition), started, message.partition)
             return
         parked.append({"request": request, "deadline": time.time() + grace, "partition": message.partition})
@@ -255,7 +248,7 @@ def register_agents(app: faust.App, config: Config) -> None:
                 keep.append(entry)
                 continue
             source = [message.topic, message.partition, message.offset, index]
-            decided = decide_at(orders, entry["request"], config, source, decided_at=now_ts(),
+            decided = decide_at(orders, entry["request"], config, source, decided_at=format_ts(utcnow()),
                                 partition=entry["partition"])
             parked_per_partition[entry["partition"]] = max(0, parked_per_partition[entry["partition"]] - 1)
             await finish(decided, time.perf_counter(), entry["partition"])
@@ -309,13 +302,11 @@ def register_agents(app: faust.App, config: Config) -> None:
         async for batch in held_batches(stream, config.gateway.order_batch_max,
                                         config.gateway.order_batch_window_ms / 1000):
             try:
-                orders.open_batch()
                 for event in batch:
                     set_current_event(event)
                     await handle(event)
                 if len(seller_hops):
                     await send_seller_hops()
-                await orders.send_batch(send_record)   # before the batch is acknowledged
                 if pending_batch.released:
                     # released requests are forgotten only once their decisions and hops are
                     # delivered (PendingBatch says why): rare, so the round trip is affordable
@@ -324,7 +315,6 @@ def register_agents(app: faust.App, config: Config) -> None:
             except BaseException:
                 seller_hops.clear()   # replayed with their events
                 pending_batch.clear()
-                orders.discard_batch()
                 raise
 
     async def send_order_update(update: dict) -> None:
@@ -372,12 +362,9 @@ def register_agents(app: faust.App, config: Config) -> None:
                         except Exception as exc:  # never lose the decision: it goes to the dead-letter topic
                             log.exception("seller_stage_failed", offset=message.offset)
                             await internal_error_to_dead_letter(message, exc, orjson.dumps(member))
-                sellers.open_batch()
                 seller_batch.flush(set_current_event)
-                await sellers.send_batch(send_record)   # before the decisions: counted, then routed
             except BaseException:
                 seller_batch.clear()   # replayed with their events
-                sellers.discard_batch()
                 raise
             for message, outcome in outcomes:
                 try:

@@ -107,40 +107,6 @@ class PromptFetchConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
         return consumer
 
 
-class _Resumption:
-    """The rest of a coroutine that has run up to its first wait (`waiting_on`, what it
-    yielded): awaiting this waits for that, then drives the coroutine on, as `await coroutine`
-    would have from the start (`yield from` by hand; a cancellation is thrown into it)."""
-
-    __slots__ = ("coroutine", "waiting_on")
-
-    def __init__(self, coroutine, waiting_on) -> None:
-        self.coroutine, self.waiting_on = coroutine, waiting_on
-
-    def __await__(self):
-        coroutine, waiting_on = self.coroutine, self.waiting_on
-        while True:
-            try:
-                sent = yield waiting_on
-            except GeneratorExit:
-                coroutine.close()
-                raise
-            except BaseException as exc:   # CancelledError among them: the coroutine sees it
-                try:
-                    waiting_on = coroutine.throw(exc)
-                except StopIteration as stop:
-                    return stop.value
-            else:
-                try:
-                    waiting_on = coroutine.send(sent)
-                except StopIteration as stop:
-                    return stop.value
-
-
-async def _resumed(coroutine, waiting_on):
-    return await _Resumption(coroutine, waiting_on)
-
-
 class GapCheckingConsumer(aiokafka_driver.Consumer):
     """faust-streaming's aiokafka consumer; `_drain_messages` refetches before filling a gap."""
 
@@ -208,21 +174,6 @@ class GapCheckingConsumer(aiokafka_driver.Consumer):
                      offset=offset, read_offset=self._read_offset.get(tp), committed=committed)
         return True
 
-    async def _deliver(self, callback, message) -> None:
-        """Faust's `await self.wait_first(callback(message), self.suspend_flow.wait())`: hand
-        the record to its streams, unless the flow is suspended first (a rebalance) or the
-        consumer stops. `wait_first` makes four tasks per record (the delivery, the suspend flag,
-        the stopped and crashed flags), waits, and cancels three: the delivery almost never waits
-        (it waits only for flow control, a full producer buffer or a full stream buffer), so
-        that was most of the consumer's cost per record. The delivery is run here up to its
-        first wait; only a delivery that does wait goes through `wait_first`, from there on."""
-        delivery = callback(message)
-        try:
-            waiting_on = delivery.send(None)
-        except StopIteration:
-            return
-        await self.wait_first(_resumed(delivery, waiting_on), self.suspend_flow.wait())
-
     async def _drain_messages(self, fetcher) -> None:  # pragma: no cover - run by Faust's Fetcher
         # faust-streaming 0.15.3 `Consumer._drain_messages`, unchanged but for the lines marked msggate.
         callback = self.callback
@@ -282,14 +233,18 @@ class GapCheckingConsumer(aiokafka_driver.Consumer):
                                 if self._n_acked >= commit_every:
                                     self._n_acked = 0
                                     await self.commit()
-                            await self._deliver(callback, message)  # msggate: see _deliver
+                            await self.wait_first(
+                                callback(message), self.suspend_flow.wait()
+                            )
                             set_read_offset(tp, offset)
                         elif self._uncommitted(tp, offset, message.topic):
                             # msggate: below the read offset but never committed: read before and
                             # lost with a cleared stream buffer, or processed and not yet committed
                             # (then a duplicate, as after any restart). Processed, not dropped.
                             self.redelivered += 1
-                            await self._deliver(callback, message)
+                            await self.wait_first(
+                                callback(message), self.suspend_flow.wait()
+                            )
                         else:
                             self.log.dev(
                                 "DROPPED MESSAGE ROFF %r: k=%r v=%r",

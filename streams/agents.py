@@ -30,7 +30,7 @@ from .gateway import (BUYER_EVENTS_TOPIC, DEAD_LETTER_TOPIC, INPUT_TOPICS, ORDER
 from .policy.engine import warm_up
 from .records import InvalidRecord, decode_message_request, decode_order_event
 from .state import ForeignEvent, is_known
-from .timeutil import format_ts, utcnow
+from .timeutil import format_ts, now_ts, utcnow
 from .web import metrics
 
 log = structlog.get_logger("msggate")
@@ -219,7 +219,7 @@ def register_agents(app: faust.App, config: Config) -> None:
             raise InvalidRecord(f"record key {message.key!r} is not the order_id {request['order_id']!r}",
                                 kind="key")
         source = [message.topic, message.partition, message.offset, 0]
-        decided = decide_at(orders, request, config, source, decided_at=format_ts(utcnow()),
+        decided = decide_at(orders, request, config, source, decided_at=now_ts(),
                             wait_if_unknown=grace > 0, partition=message.partition)
         if decided[0] is not None:
             await finish(decided, started, message.partition)
@@ -229,7 +229,7 @@ def register_agents(app: faust.App, config: Config) -> None:
                 parked_per_partition[message.partition] >= config.gateway.max_pending_per_partition:
             # A flood of unknown-order messages must not exhaust the worker: past the bound they
             # are decided now (ORD001, retryable) instead of waiting for the grace period.
-            await finish(decide_at(orders, request, config, source, decided_at=format_ts(utcnow()),
+            await finish(decide_at(orders, request, config, source, decided_at=now_ts(),
                                    partition=message.partition), started, message.partition)
             return
         parked.append({"request": request, "deadline": time.time() + grace, "partition": message.partition})
@@ -248,7 +248,7 @@ def register_agents(app: faust.App, config: Config) -> None:
                 keep.append(entry)
                 continue
             source = [message.topic, message.partition, message.offset, index]
-            decided = decide_at(orders, entry["request"], config, source, decided_at=format_ts(utcnow()),
+            decided = decide_at(orders, entry["request"], config, source, decided_at=now_ts(),
                                 partition=entry["partition"])
             parked_per_partition[entry["partition"]] = max(0, parked_per_partition[entry["partition"]] - 1)
             await finish(decided, time.perf_counter(), entry["partition"])

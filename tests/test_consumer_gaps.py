@@ -56,6 +56,17 @@ def test_a_lost_seek_is_repeated_after_too_many_skips():
     assert action == gap.REFETCH and state == gap.Refetch(27, 42, seeks=2)
 
 
+def test_a_refetch_still_skipping_after_its_patience_seeks_again():
+    # Records past the one seen keep coming long after the seek: the seek was overtaken.
+    state = gap.Refetch(27, 42, sought_at=100.0)
+    action, state = gap.judge_jump(state, first_missing=27, offset=43, now=100.0 + gap.REFETCH_PATIENCE_SECONDS - 0.1)
+    assert action == gap.SKIP and state.sought_at == 100.0
+    action, state = gap.judge_jump(state, first_missing=27, offset=44, now=100.0 + gap.REFETCH_PATIENCE_SECONDS)
+    assert action == gap.REFETCH
+    assert (state.first_missing, state.seen, state.seeks, state.skipped) == (27, 42, 1, 0)   # no step to accepting
+    assert state.sought_at == 100.0 + gap.REFETCH_PATIENCE_SECONDS
+
+
 def test_a_refetch_for_another_read_offset_starts_over():
     # The read offset moved (a seek to the committed offset): the old refetch is stale.
     action, state = gap.judge_jump(gap.Refetch(27, 42), first_missing=60, offset=70)
@@ -138,6 +149,17 @@ def test_the_loop_fills_a_gap_the_refetch_confirms():
     assert run.processed == [28, 29, 30]
     assert run.consumer.gaps_accepted == 1
     assert [(i.begin, i.end) for i in run.consumer._gap[TP0]] == [(27, 29)]
+
+
+def test_the_loop_seeks_again_when_the_refetch_is_overtaken(monkeypatch):
+    # Read offset 26; 42.. arrive, the refetch's seek is overtaken (only later records come),
+    # then, past the patience, the loop seeks again and the refetch from 27 arrives.
+    clock = iter([0.0, 1.0, 2.0, 1.0 + gap.REFETCH_PATIENCE_SECONDS, 9.0, 9.0, 9.0])
+    monkeypatch.setattr(gap, "_now", lambda: next(clock))
+    run = _Drain([[42], [50, 51], [52], list(range(27, 53))], read_offset=26).run()
+    assert run.seeks == [27, 27]
+    assert run.processed == list(range(27, 53))          # nothing skipped for good, nothing twice
+    assert not run.consumer._gap[TP0] and run.consumer.gaps_accepted == 0
 
 
 def test_the_loop_leaves_consecutive_records_alone():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 from faust.stores import by_url
@@ -34,9 +35,14 @@ def test_databases_share_one_cache_and_stay_within_the_budget(tmp_path, fresh_bu
         assert all(db[f"order-{i:07d}".encode()] == value for i in range(0, 12_000, 7))
     cache, write_buffers = store.shared_cache_and_write_buffers()
     budget = 8 * 1024**2
-    # Soft limits (RocksDB flushes when memtables pass ~90% of their half, and the LRU cache is not
-    # strict), so some slack; without the shared objects both usages would be 0, and with Faust's
-    # own options each database would hold up to 2 x 4 MiB of memtables and its own cache.
+    # Soft limits: past its half of the budget the manager schedules flushes but does not stall
+    # writes, so memtables still waiting for a background flush count until it ends (CI measured
+    # 11.5 MiB right after the writes on a loaded machine). So wait for the flushes, then check.
+    # Without the shared objects both usages would stay 0; with Faust's own options each database
+    # would keep up to 2 x 4 MiB of memtables and its own cache.
+    deadline = time.monotonic() + 30
+    while write_buffers.get_usage() > budget and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert 0 < write_buffers.get_usage() <= budget              # memtables of all four databases
     assert 0 < cache.get_usage() <= budget * 1.25               # blocks + memtables charged to it
     for db in databases:

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import cast
 
 import faust
@@ -56,9 +56,10 @@ MAX_REFETCHES = 5
 MAX_SKIPPED = 50_000
 # Nor may skipping last: a refetch seeks within ~ one fetch (fetch_max_wait_ms, 100 ms). Records
 # still arriving past the one seen this long after the seek mean it was overtaken: seek again.
-# Seen in SIGKILL stress runs with a consumer change since reverted (README "Benchmarks",
-# 2026-12-06): three seller-stage partitions skipped every hop for 60 s after the restart, and
-# the approvals in them were never routed.
+# Seen in SIGKILL stress runs (README "Guarantees"): three seller-stage partitions skipped every
+# hop for 60 s after the restart, and the approvals in them were never routed. A partition that
+# goes quiet meanwhile sends no record to notice it by: a timer seeks those
+# (`GapCheckingConsumer.seek_overdue_refetches`).
 REFETCH_PATIENCE_SECONDS = 5.0
 
 _now = time.monotonic   # tests drive the clock
@@ -101,6 +102,12 @@ def judge_jump(pending: Refetch | None, first_missing: int, offset: int,
     if pending.seeks >= MAX_REFETCHES:
         return ACCEPT_GAP, None
     return REFETCH, Refetch(first_missing, offset, pending.seeks + 1, sought_at=now)
+
+
+def overdue_refetches(refetching: dict, now: float) -> list:
+    """The partitions whose refetch has waited `REFETCH_PATIENCE_SECONDS` since its last seek
+    without the missing records arriving (their arrival ends the refetch)."""
+    return [tp for tp, pending in refetching.items() if now - pending.sought_at >= REFETCH_PATIENCE_SECONDS]
 
 
 class PromptFetchConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
@@ -177,6 +184,43 @@ class GapCheckingConsumer(aiokafka_driver.Consumer):
                  first=first_missing, last=message.offset - 1)
         await self._add_gap(tp, first_missing, message.offset)
         return True
+
+    @Service.timer(1.0)
+    async def _refetch_timer(self) -> None:
+        await self.seek_overdue_refetches()
+
+    async def seek_overdue_refetches(self) -> None:
+        """Seek again the refetches whose records have not come within the patience.
+
+        `judge_jump` does so when a later record of the partition arrives. But a refetch's seek
+        can be overtaken (by Faust's own seek to the committed offset, around a restart) by a
+        position past every record the partition holds; if nothing more is produced to it (the
+        seller stage's partitions once a burst is over), no record ever comes to tell. Seen in
+        SIGKILL stress runs: seller-stage partitions refetching "expected 10, got 14" received
+        nothing for four minutes, and the approvals in them were never routed. Seeking again is
+        always safe under at-least-once (records already read come again and are recognised)."""
+        now = _now()
+        overdue = overdue_refetches(self._refetching, now)
+        if not overdue:
+            return
+        assigned = self.assignment()
+        for tp in overdue:
+            pending = self._refetching.get(tp)
+            if pending is None:
+                continue
+            if tp not in assigned:   # revoked: its next owner reads it from the committed offset
+                del self._refetching[tp]
+                continue
+            self._refetching[tp] = replace(pending, sought_at=now, skipped=0)
+            self.refetches += 1
+            log.info("consumer_gap_refetch_again", topic=tp.topic, partition=tp.partition,
+                     expected=pending.first_missing, seen=pending.seen,
+                     waited_s=round(now - pending.sought_at, 1))
+            try:
+                await self._seek(tp, pending.first_missing)
+            except Exception as exc:
+                log.warning("consumer_gap_refetch_failed", topic=tp.topic, partition=tp.partition,
+                            error=repr(exc))
 
     def _uncommitted(self, tp, offset: int, topic: str) -> bool:
         """A record below the read offset that is not committed yet, on a topic with acks."""

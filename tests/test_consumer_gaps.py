@@ -204,3 +204,41 @@ def test_a_marker_at_the_seek_position_is_a_real_gap():
     run = _Drain([[212, 213], [212, 213]], read_offset=211, sought=True).run()
     assert run.seeks == [211]
     assert run.processed == [212, 213] and run.consumer.gaps_accepted == 1
+
+
+# --- a refetch no record comes for: the timer seeks again -------------------------------------
+
+def test_a_refetch_is_overdue_only_past_its_patience():
+    refetching = {TP0: gap.Refetch(27, 42, sought_at=100.0)}
+    assert gap.overdue_refetches(refetching, 100.0 + gap.REFETCH_PATIENCE_SECONDS - 0.1) == []
+    assert gap.overdue_refetches(refetching, 100.0 + gap.REFETCH_PATIENCE_SECONDS) == [TP0]
+
+
+def test_the_timer_seeks_again_a_refetch_no_record_came_for(monkeypatch):
+    """Stress runs: a seller-stage partition refetching "expected 10, got 14" got no record for
+    minutes (its seek overtaken past everything it held); only a timer can notice."""
+    consumer = make_app("127.0.0.1:9", partitions=1).consumer
+    revoked, fresh = TP("msggate.seller-stage", 1), TP("msggate.seller-stage", 2)
+    consumer._refetching.update({TP0: gap.Refetch(10, 14, seeks=2, skipped=7, sought_at=0.0),
+                                 revoked: gap.Refetch(5, 9, sought_at=0.0),
+                                 fresh: gap.Refetch(3, 8, sought_at=gap.REFETCH_PATIENCE_SECONDS)})
+    seeks = []
+
+    async def seek(tp, offset):
+        seeks.append((tp, offset))
+
+    monkeypatch.setattr(consumer, "_seek", seek)
+    monkeypatch.setattr(consumer, "assignment", lambda: {TP0, fresh})
+    monkeypatch.setattr(gap, "_now", lambda: gap.REFETCH_PATIENCE_SECONDS + 1.0)
+    consumer.loop.run_until_complete(consumer.seek_overdue_refetches())
+    assert seeks == [(TP0, 10)]                          # to the first missing offset, again
+    assert consumer._refetching[TP0] == gap.Refetch(10, 14, seeks=2)   # not a step to accepting
+    assert consumer._refetching[TP0].sought_at == gap.REFETCH_PATIENCE_SECONDS + 1.0
+    assert revoked not in consumer._refetching           # its next owner reads it afresh
+    assert consumer._refetching[fresh].sought_at == gap.REFETCH_PATIENCE_SECONDS   # not yet due
+    consumer.loop.run_until_complete(consumer.seek_overdue_refetches())
+    assert seeks == [(TP0, 10)]                          # once per patience, not once per tick
+
+
+def test_the_timer_runs_with_the_consumer():
+    assert "_refetch_timer" in gap.GapCheckingConsumer._tasks["streams.consumer.GapCheckingConsumer"]

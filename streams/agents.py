@@ -132,15 +132,13 @@ def register_agents(app: faust.App, config: Config) -> None:
     # one budget instead (streams/store.py); these are the per-database memtable sizes within it.
     store.configure(config.gateway.rocksdb_memory_mb)
     store_options = {"write_buffer_size": 8 * 1024**2, "max_write_buffer_number": 2}
-    # The order stage writes each request's order record, the seller stage a day count and a
-    # watermark per partition and batch: their changelog records leave once per key and batch,
-    # straight to the producer (streams/changelog.py).
+    # The order stage writes each request's order record: its changelog records leave once per key
+    # and batch, straight to the producer (streams/changelog.py).
     orders = app.tables.add(BatchedChangelogTable(app, name="orders", default=None, beacon=app.tables.beacon,
                                                   key_type=str, options=store_options))
     pending = app.Table("pending", default=None, key_type=str, options=store_options)
     buyers = app.Table("buyers", default=None, key_type=str, options=store_options)
-    sellers = app.tables.add(BatchedChangelogTable(app, name="sellers", default=None, beacon=app.tables.beacon,
-                                                   key_type=str, options=store_options))
+    sellers = app.Table("sellers", default=None, key_type=str, options=store_options)
     for table in (orders, pending, buyers, sellers):
         # Faust derives the codec from value_type (json); orjson is set before the changelog topic
         # is created (lazily, at first use), so writes and recovery both use it.
@@ -372,12 +370,9 @@ def register_agents(app: faust.App, config: Config) -> None:
                         except Exception as exc:  # never lose the decision: it goes to the dead-letter topic
                             log.exception("seller_stage_failed", offset=message.offset)
                             await internal_error_to_dead_letter(message, exc, orjson.dumps(member))
-                sellers.open_batch()
                 seller_batch.flush(set_current_event)
-                await sellers.send_batch(send_record)   # before the decisions: counted, then routed
             except BaseException:
                 seller_batch.clear()   # replayed with their events
-                sellers.discard_batch()
                 raise
             for message, outcome in outcomes:
                 try:

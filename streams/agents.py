@@ -322,7 +322,7 @@ def register_agents(app: faust.App, config: Config) -> None:
             except BaseException:
                 seller_hops.clear()   # replayed with their events
                 pending_batch.clear()
-                orders.discard_batch()
+                orders.send_rest_soon()   # its writes are in the table: never drop their records
                 raise
 
     async def send_order_update(update: dict) -> None:

@@ -12,7 +12,14 @@ its value and remembers it by key; `send_batch` sends one record per changed key
 value (or a tombstone), straight to the producer, to the changelog partition of the event that
 was current at the write, as Faust would. The agent calls it before its batch is acknowledged,
 and Faust flushes the producer before it commits offsets, so a committed record's state is on
-the changelog, as before. Outside a batch, writes go Faust's way.
+the changelog, as before. A batch cut short (cancelled) sends what it has not sent Faust's way
+(`send_rest_soon`): the store holds its writes, so the changelog must too. Outside a batch,
+writes go Faust's way.
+
+The order stage sends its seller-stage hops before these records, without waiting for either:
+a crash in between replays the batch (its offsets are committed only after Faust flushes the
+producer), against the state the changelog has, and decides it the same way; the seller stage
+recognises a hop it has counted by its source.
 """
 from __future__ import annotations
 
@@ -42,9 +49,21 @@ class BatchedChangelogTable(faust.Table):
         """From now until `send_batch`, writes are remembered, not sent."""
         self._batch = {}
 
-    def discard_batch(self) -> None:
-        """The batch failed (it is replayed): forget its writes and go back to Faust's way."""
-        self._batch = None
+    def send_rest_soon(self) -> int:
+        """The batch was cut short (cancelled at a rebalance or a stop; its events are replayed):
+        send what it wrote and has not sent yet Faust's way, now (`send_soon` queues without
+        awaiting, so this works inside a cancellation), and go back to Faust's way.
+
+        Its writes are in the store. Dropping their records would leave the changelog behind
+        the store for good: the replayed events find their decisions remembered and write
+        nothing, so a later recovery from the changelog (a restart, or a rebalance, which
+        re-reads a memory store's partitions) would take the order back past them; a review
+        request counted there would be forgotten, and the next one approved. Returns how many."""
+        batch, self._batch = self._batch, None
+        for key, (partition, value) in (batch or {}).items():
+            # the value is already the bytes the table's codec writes
+            self.send_changelog(partition, key, value, value_serializer="raw")
+        return len(batch or ())
 
     def on_key_set(self, key: Any, value: Any) -> None:
         if self._batch is None:
@@ -69,14 +88,20 @@ class BatchedChangelogTable(faust.Table):
         `send(topic, key, value, partition)` hands a record to the producer and returns its
         delivery future; on delivery, the store learns the record's offset (RocksDB keeps it, so
         a restart recovers from there), as after Faust's own send."""
-        batch, self._batch = self._batch, None
+        batch = self._batch
         if not batch:
+            self._batch = None
             return 0
         topic = self.changelog_topic.get_topic_name()
-        for key, (partition, value) in batch.items():
+        count = len(batch)
+        for key, (partition, value) in list(batch.items()):
             delivery = await send(topic, self.encode_key(key), value, partition)
+            # forgotten once queued: if a cancellation cuts this loop short, `send_rest_soon`
+            # sends the rest (a record cut off inside `send` goes twice: same key, same value)
+            del batch[key]
             delivery.add_done_callback(self._on_delivered)
-        return len(batch)
+        self._batch = None
+        return count
 
     def _on_delivered(self, delivery) -> None:
         if delivery.cancelled() or delivery.exception() is not None:

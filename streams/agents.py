@@ -94,8 +94,9 @@ class StartedProducer:
     two or three times per call: as many turns of the event loop (and chances for Faust's
     consumer thread to take the GIL) for every record sent. Asked per record (bench e2e, ~29,500
     requests through the order stage): its changelog sends took 3.8-4.7 s of wall time, 1.6 s
-    asked once; its handling of the records (decisions sent) 5.3-5.5 s, 3.9 s. The producer (or, under exactly_once, the transaction manager) is
-    the same object for the worker's life, so the answer is kept."""
+    asked once; its handling of the records (decisions sent) 5.3-5.5 s, 3.9 s. The producer
+    (under exactly_once, the transaction manager) is one object for the worker's life, so the
+    answer is kept."""
 
     __slots__ = ("app", "producer")
 

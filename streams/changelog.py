@@ -60,10 +60,12 @@ class BatchedChangelogTable(faust.Table):
         re-reads a memory store's partitions) would take the order back past them; a review
         request counted there would be forgotten, and the next one approved. Returns how many."""
         batch, self._batch = self._batch, None
-        for key, (partition, value) in (batch or {}).items():
+        if not batch:
+            return 0
+        for key, (partition, value) in batch.items():
             # the value is already the bytes the table's codec writes
             self.send_changelog(partition, key, value, value_serializer="raw")
-        return len(batch or ())
+        return len(batch)
 
     def on_key_set(self, key: Any, value: Any) -> None:
         if self._batch is None:

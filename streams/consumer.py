@@ -166,16 +166,7 @@ class GapCheckingConsumer(aiokafka_driver.Consumer):
         else:
             self._refetching[tp] = state
         if action == REFETCH:
-            self.refetches += 1
-            log.info("consumer_gap_refetch", topic=tp.topic, partition=tp.partition,
-                     expected=first_missing, got=message.offset, seeks=state.seeks)
-            try:
-                # The driver's seek only: Faust's `seek` also moves the read offset, which must stay.
-                await self._seek(tp, first_missing)
-            except Exception as exc:
-                # e.g. revoked meanwhile: records past the seen one are skipped until a jump seeks again
-                log.warning("consumer_gap_refetch_failed", topic=tp.topic, partition=tp.partition,
-                            error=repr(exc))
+            await self._refetch(tp, first_missing, "consumer_gap_refetch", got=message.offset, seeks=state.seeks)
             return False
         if action == SKIP:
             return False
@@ -184,6 +175,18 @@ class GapCheckingConsumer(aiokafka_driver.Consumer):
                  first=first_missing, last=message.offset - 1)
         await self._add_gap(tp, first_missing, message.offset)
         return True
+
+    async def _refetch(self, tp, first_missing: int, event: str, **fields) -> None:
+        """Seek `tp` back to its first missing offset (logged as `event`)."""
+        self.refetches += 1
+        log.info(event, topic=tp.topic, partition=tp.partition, expected=first_missing, **fields)
+        try:
+            # The driver's seek only: Faust's `seek` also moves the read offset, which must stay.
+            await self._seek(tp, first_missing)
+        except Exception as exc:
+            # e.g. revoked meanwhile: records past the seen one are skipped until a seek again
+            log.warning("consumer_gap_refetch_failed", topic=tp.topic, partition=tp.partition,
+                        error=repr(exc))
 
     @Service.timer(1.0)
     async def _refetch_timer(self) -> None:
@@ -196,8 +199,9 @@ class GapCheckingConsumer(aiokafka_driver.Consumer):
         can be overtaken (by Faust's own seek to the committed offset, around a restart) by a
         position past every record the partition holds; if nothing more is produced to it (the
         seller stage's partitions once a burst is over), no record ever comes to tell. Seen in
-        SIGKILL stress runs: seller-stage partitions refetching "expected 10, got 14" received
-        nothing for four minutes, and the approvals in them were never routed. Seeking again is
+        SIGKILL stress runs with a consumer change that is not on main (README "Benchmarks"):
+        seller-stage partitions refetching "expected 10, got 14" received nothing for four
+        minutes, and the approvals in them were never routed. Seeking again is
         always safe under at-least-once (records already read come again and are recognised)."""
         now = _now()
         overdue = overdue_refetches(self._refetching, now)
@@ -212,15 +216,8 @@ class GapCheckingConsumer(aiokafka_driver.Consumer):
                 del self._refetching[tp]
                 continue
             self._refetching[tp] = replace(pending, sought_at=now, skipped=0)
-            self.refetches += 1
-            log.info("consumer_gap_refetch_again", topic=tp.topic, partition=tp.partition,
-                     expected=pending.first_missing, seen=pending.seen,
-                     waited_s=round(now - pending.sought_at, 1))
-            try:
-                await self._seek(tp, pending.first_missing)
-            except Exception as exc:
-                log.warning("consumer_gap_refetch_failed", topic=tp.topic, partition=tp.partition,
-                            error=repr(exc))
+            await self._refetch(tp, pending.first_missing, "consumer_gap_refetch_again", seen=pending.seen,
+                                waited_s=round(now - pending.sought_at, 1))
 
     def _uncommitted(self, tp, offset: int, topic: str) -> bool:
         """A record below the read offset that is not committed yet, on a topic with acks."""

@@ -198,7 +198,7 @@ def register_agents(app: faust.App, config: Config) -> None:
         for Topic.send on the same records. The same producer Faust's own send
         uses (under exactly_once its transaction manager), so Faust still flushes it before it
         commits offsets; a failed delivery is logged, as Faust's send does."""
-        producer = started_producer.producer or await started_producer.get()
+        producer = await started_producer.get()   # suspends only the first time
         delivery = await producer.send(topic, key, value, partition, None, None)
         delivery.add_done_callback(log_failed_delivery)
         return delivery

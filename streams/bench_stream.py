@@ -160,8 +160,13 @@ class Phase:
     # --backlog: when the stopped workers were let go (the rate is counted from there)
     resumed_at: float | None = None
 
+    def _decided(self) -> list[tuple[float, float]]:
+        """(produced at, latency) of each decided request of this phase."""
+        return [(self.produced_at[key], decided - self.produced_at[key])
+                for key, decided in self.decided_at.items() if key in self.produced_at]
+
     def summary(self) -> dict:
-        latencies = sorted(self.decided_at[k] - self.produced_at[k] for k in self.decided_at if k in self.produced_at)
+        latencies = sorted(latency for _, latency in self._decided())
         if not latencies:
             return {"requests": len(self.produced_at), "decided": 0}
         first, last = self.resumed_at or min(self.produced_at.values()), max(self.decided_at.values())
@@ -176,10 +181,8 @@ class Phase:
             return []
         start = min(self.produced_at.values())
         windows: dict[int, list[float]] = {}
-        for key, decided in self.decided_at.items():
-            if key in self.produced_at:
-                windows.setdefault(int((self.produced_at[key] - start) / window), []).append(
-                    decided - self.produced_at[key])
+        for produced, latency in self._decided():
+            windows.setdefault(int((produced - start) / window), []).append(latency)
         series = []
         for index in sorted(windows):
             values = sorted(windows[index])

@@ -399,6 +399,8 @@ def run_gateway(*, orders: int, requests: int, partitions: int, workers: int, st
                 say(f"  latency: {latency_requests} requests at {target:.0f}/s ...")
                 paced = Phase()
                 load = [message_request(requests + m, events[m % orders], rng) for m in range(latency_requests)]
+                cpu_before = {w.proc.pid: cpu_seconds(w.proc.pid) for w in procs}
+                broker_cpu_before = cpu_seconds(cluster.broker_pid) if cluster.broker_pid else 0.0
                 asyncio.run(_produce_and_collect(
                     cluster.bootstrap, "messages.requests",
                     ["messages.approved", "messages.blocked", "messages.needs-important", "messages.dead-letter"],
@@ -408,7 +410,12 @@ def run_gateway(*, orders: int, requests: int, partitions: int, workers: int, st
                 result |= {"latency_rate": round(target), "p50_ms": latency.get("p50_ms"),
                            "p99_ms": latency.get("p99_ms"), "max_ms": latency.get("max_ms"),
                            "latency_decided": latency.get("decided"), "latency_split": paced.split(),
-                           "latency_over_time": paced.over_time()}
+                           "latency_over_time": paced.over_time(),
+                           # at a pace, the records come in small batches: CPU per request differs
+                           "latency_worker_cpu_s": [round(cpu_seconds(w.proc.pid) - cpu_before[w.proc.pid], 2)
+                                                    for w in procs],
+                           "latency_broker_cpu_s": round(cpu_seconds(cluster.broker_pid) - broker_cpu_before, 2)
+                           if cluster.broker_pid else None}
                 worst = sorted(result["latency_over_time"], key=lambda w: w["max_ms"])[-3:]
                 if worst:
                     say("    slowest half-seconds (from the phase's start: p50/max ms): " + "; ".join(

@@ -41,6 +41,9 @@ def test_bench_e2e_runs_baseline_and_gateway_and_prints_the_contract_line(tmp_pa
     assert sum(w["requests"] for w in windows) == 100
     assert all(0 <= w["p50_ms"] <= w["max_ms"] for w in windows)
     assert [w["at_s"] for w in windows] == sorted(w["at_s"] for w in windows)
+    # the paced phase's own CPU, per worker and for the broker (small batches cost more per request)
+    assert len(data["e2e"]["latency_worker_cpu_s"]) == 1 and data["e2e"]["latency_worker_cpu_s"][0] > 0
+    assert data["e2e"]["latency_broker_cpu_s"] > 0
 
 
 def test_bench_backlog_stops_the_workers_while_producing_then_counts_from_their_release(tmp_path):

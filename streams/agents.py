@@ -24,8 +24,8 @@ from . import store
 from .changelog import BatchedChangelogTable
 from .config import Config
 from .gateway import (BUYER_EVENTS_TOPIC, DEAD_LETTER_TOPIC, INPUT_TOPICS, ORDER_UPDATES_TOPIC,
-                      PENDING_EXPIRY_TOPIC, ROUTE_TOPICS, SELLER_STAGE_TOPIC, TABLE_NAMES, PartitionViews, PendingBatch,
-                      SellerHops, counts_toward_cap, decide_at, expire_order, expired_orders, expired_seller_keys,
+                      PENDING_EXPIRY_TOPIC, ROUTE_TOPICS, SELLER_STAGE_TOPIC, TABLE_NAMES, LocalSellerPartitions,
+                      PartitionViews, PendingBatch, SellerHops, counts_toward_cap, decide_at, expire_order, expired_orders, expired_seller_keys,
                       on_buyer_message, on_order_event, on_order_update, on_seller_message, order_cutoff,
                       seller_hop, seller_hop_messages, seller_partition, seller_sweep_messages)
 from .policy.engine import warm_up
@@ -122,6 +122,25 @@ def set_current_event(event) -> None:
     task, it affects only this task. Not `Stream._set_current_event`: that also sets the
     stream's attribute, which the draining task reads for the next record it buffers."""
     _current_event.set(weakref.ref(event))
+
+
+class SellerPartitionEvent:
+    """Stands for a seller-stage record of `partition` while the order stage writes the sellers
+    table for it (judge_here): Faust takes a write's changelog partition (and RocksDB database)
+    from the current event's message, and checks its topic against the changelog's partitions.
+    Its offset, -1, marks dead letters of such writes: no record of the topic was read."""
+
+    __slots__ = ("message", "__weakref__")
+
+    def __init__(self, partition: int) -> None:
+        self.message = _StandInMessage(SELLER_STAGE_TOPIC, partition)
+
+
+class _StandInMessage:
+    __slots__ = ("topic", "partition", "offset", "key", "value")
+
+    def __init__(self, topic: str, partition: int) -> None:
+        self.topic, self.partition, self.offset, self.key, self.value = topic, partition, -1, None, None
 
 
 async def key_slices(table, size: int):
@@ -231,9 +250,49 @@ def register_agents(app: faust.App, config: Config) -> None:
     def to_seller_stage(message: dict) -> None:
         seller_hops.add(message, seller_partitions())
 
+    # The seller-stage partitions whose hops the order stage judges itself (LocalSellerPartitions
+    # says when that is safe); their table writes go to those partitions' changelog, as the
+    # seller stage's would.
+    local_sellers = LocalSellerPartitions()
+    local_views = PartitionViews(sellers)
+
+    async def forget_local_sellers(*args, **kwargs) -> None:
+        local_sellers.reset()
+
+    app.on_partitions_revoked.connect(forget_local_sellers)
+    app.on_partitions_assigned.connect(forget_local_sellers)
+
     async def send_seller_hops() -> None:
+        local = seller_hops.take(local_sellers.ready)
+        if local:
+            await judge_here(local)
         for partition, key, value in seller_hops.records():
-            await send_record(SELLER_STAGE_TOPIC, key, value, partition)
+            epoch = local_sellers.sent(partition)
+            delivery = await send_record(SELLER_STAGE_TOPIC, key, value, partition)
+            delivery.add_done_callback(
+                lambda done, partition=partition, epoch=epoch: local_sellers.delivered(
+                    partition, epoch, None if done.cancelled() or done.exception() else done.result().offset))
+
+    async def judge_here(local: dict[int, list[dict]]) -> None:
+        """The seller stage's work for the hops of local partitions, at the order stage's batch end:
+        no await between the first read and the write of the table (nor in the seller stage's
+        own batch), so neither stage's buffered view hides the other's writes."""
+        started = time.perf_counter()
+        outcomes = []
+        failed = []
+        for partition, members in local.items():
+            stand_in = SellerPartitionEvent(partition)
+            view = local_views.view(partition, stand_in)
+            for member in members:
+                try:
+                    outcomes.append((stand_in.message, on_seller_message(view, member, config, partition)))
+                except Exception as exc:  # never lose the decision: it goes to the dead-letter topic
+                    log.exception("seller_stage_failed", partition=partition, local=True)
+                    failed.append((stand_in.message, exc, orjson.dumps(member)))
+        local_views.flush(set_current_event)
+        for message, exc, value in failed:
+            await internal_error_to_dead_letter(message, exc, value)
+        await act_on_seller_outcomes(outcomes, started)
 
     # In memory, per worker: parked requests per input partition (after a restart the restored
     # ones are not counted, so the bound holds within a factor of two).
@@ -379,13 +438,16 @@ def register_agents(app: faust.App, config: Config) -> None:
         async for batch in drained_batches(stream, config.gateway.order_batch_max):
             started = time.perf_counter()
             outcomes = []   # (record, outcome)
+            failed = []     # (record, error, the part that failed or None): sent once the batch is written
             try:
+                # no await from here to the flush: the order stage may judge local partitions
+                # (judge_here) between two awaits, and this batch's views must not hide its writes
                 for event in batch:
                     message = event.message
                     try:
                         members = seller_hop_messages(orjson.loads(message.value))
                     except Exception as exc:
-                        await internal_error_to_dead_letter(message, exc)
+                        failed.append((message, exc, None))
                         continue
                     view = seller_batch.view(message.partition, event)
                     for member in members:
@@ -393,24 +455,32 @@ def register_agents(app: faust.App, config: Config) -> None:
                             outcomes.append((message, on_seller_message(view, member, config, message.partition)))
                         except Exception as exc:  # never lose the decision: it goes to the dead-letter topic
                             log.exception("seller_stage_failed", offset=message.offset)
-                            await internal_error_to_dead_letter(message, exc, orjson.dumps(member))
+                            failed.append((message, exc, orjson.dumps(member)))
                 seller_batch.flush(set_current_event)
             except BaseException:
                 seller_batch.clear()   # replayed with their events
                 raise
-            for message, outcome in outcomes:
-                try:
-                    if outcome.swept:
-                        metrics.STATE_SWEPT.labels(table="sellers").inc(outcome.swept)
-                    if outcome.usage is not None:
-                        metrics.observe_usage(outcome.usage)
-                    if outcome.order_update is not None:
-                        await send_order_update(outcome.order_update)
-                    if outcome.decision is not None:
-                        await route(outcome.decision, started)
-                except Exception as exc:
-                    log.exception("seller_stage_failed", offset=message.offset)
-                    await internal_error_to_dead_letter(message, exc, orjson.dumps(outcome.decision))
+            for event in batch:
+                if local_sellers.read_back(event.message.partition, event.message.offset):
+                    log.info("seller_partition_local", partition=event.message.partition)
+            for message, exc, value in failed:
+                await internal_error_to_dead_letter(message, exc, value)
+            await act_on_seller_outcomes(outcomes, started)
+
+    async def act_on_seller_outcomes(outcomes: list, started: float) -> None:
+        for message, outcome in outcomes:
+            try:
+                if outcome.swept:
+                    metrics.STATE_SWEPT.labels(table="sellers").inc(outcome.swept)
+                if outcome.usage is not None:
+                    metrics.observe_usage(outcome.usage)
+                if outcome.order_update is not None:
+                    await send_order_update(outcome.order_update)
+                if outcome.decision is not None:
+                    await route(outcome.decision, started)
+            except Exception as exc:
+                log.exception("seller_stage_failed", offset=message.offset)
+                await internal_error_to_dead_letter(message, exc, orjson.dumps(outcome.decision))
 
     sent_markers: set[tuple[str, str]] = set()
 

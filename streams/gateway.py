@@ -395,10 +395,12 @@ class SellerHops:
         self._pending: dict[int, tuple[bytes, list[bytes]]] = {}   # partition -> (key, messages)
         self._sizes: dict[int, int] = {}
         self._full: list[tuple[int, bytes, list[bytes]]] = []
+        self._messages: dict[int, list[dict]] = {}   # partition -> the messages, as added
 
     def add(self, message: dict, partitions: int) -> None:
         seller_id = message["seller_id"] if "seller_id" in message else message["decision"]["seller_id"]
         partition = seller_partition(seller_id, partitions)
+        self._messages.setdefault(partition, []).append(message)
         encoded = orjson.dumps(message)
         key, parts = self._pending.setdefault(partition, (seller_id.encode(), []))
         if parts and self._sizes[partition] + len(encoded) > self.max_bytes:
@@ -411,6 +413,20 @@ class SellerHops:
     def __len__(self) -> int:
         return sum(len(parts) for _, parts in self._pending.values()) + sum(len(p) for _, _, p in self._full)
 
+    def take(self, partitions: Iterable[int]) -> dict[int, list[dict]]:
+        """The messages for `partitions`, in the order added, taken out: `records()` no longer
+        yields them (the order stage judges them itself, see LocalSellerPartitions)."""
+        taken = {}
+        for partition in partitions:
+            messages = self._messages.pop(partition, None)
+            if messages:
+                taken[partition] = messages
+                self._pending.pop(partition, None)
+                self._sizes.pop(partition, None)
+        if taken and self._full:
+            self._full = [chunk for chunk in self._full if chunk[0] not in taken]
+        return taken
+
     def records(self) -> Iterator[tuple[int, bytes, bytes]]:
         """(partition, key, value) per record to send; empties the collector. The key is the
         first message's seller_id (records carry several sellers; it is for people reading)."""
@@ -419,6 +435,71 @@ class SellerHops:
         for partition, key, parts in chunks:
             value = parts[0] if len(parts) == 1 else b'{"type":"batch","messages":[' + b",".join(parts) + b"]}"
             yield partition, key, value
+
+
+class LocalSellerPartitions:
+    """Which seller-stage partitions the order stage may judge itself, instead of sending their
+    approvals through the seller-stage topic and waiting for them to be read back.
+
+    The hop costs each approval a produce, a fetch and the other agent's turn: in `bench e2e` at
+    half rate, p50 38 ms and p99 103 ms after the order stage's decision, against 9 and 38 ms for
+    the routes without it. A worker that holds a seller-stage partition holds its sellers-table
+    state, so it can apply `on_seller_message` at the order stage's batch end, with the same
+    result, when nothing for that partition is still on its way:
+
+    - The seller stage's watermarks are per input partition and assume its records in order. A
+      hop sent through the topic and not yet read back (this worker's, or one a previous owner
+      of the order partition sent before a rebalance) would be passed by a batch judged here,
+      and read back below the watermark: taken as counted when it never was.
+    - So a partition turns local only once the seller stage has read back the latest hop this
+      worker sent to it through the topic (the fence), every one of them delivered, since the
+      last rebalance. Hops of other order partitions (other workers') are judged by their own
+      watermarks and sweeps do not depend on order, so both may keep arriving.
+    - A rebalance makes every partition remote again (`reset`): the next hop is a new fence,
+      later than anything the partitions' previous owners sent.
+
+    Judged here, an approval writes the same table keys (on the seller-stage partition's
+    changelog) and sends no hop; a crash before its order-stage batch is acknowledged replays
+    the batch, which is recognised by the watermarks, as a replayed hop is."""
+
+    def __init__(self) -> None:
+        self.epoch = 0
+        self.ready: set[int] = set()
+        self._unsent: dict[int, int] = {}        # partition -> fence hops sent, delivery not known yet
+        self._fence: dict[int, int] = {}         # partition -> offset of the latest delivered fence hop
+
+    def reset(self) -> None:
+        """A rebalance: every partition waits for a new fence."""
+        self.epoch += 1
+        self.ready.clear()
+        self._unsent.clear()
+        self._fence.clear()
+
+    def sent(self, partition: int) -> int:
+        """A hop is on its way to `partition` through the topic; returns the epoch to deliver it with."""
+        self.ready.discard(partition)
+        self._unsent[partition] = self._unsent.get(partition, 0) + 1
+        return self.epoch
+
+    def delivered(self, partition: int, epoch: int, offset: int | None) -> None:
+        """The hop sent in `epoch` is at `offset` (None: its delivery failed, so the partition
+        stays remote until the next rebalance rather than trust a gap)."""
+        if epoch != self.epoch or offset is None:
+            return
+        self._unsent[partition] -= 1
+        if not self._unsent[partition]:
+            del self._unsent[partition]
+        self._fence[partition] = max(offset, self._fence.get(partition, -1))
+
+    def read_back(self, partition: int, offset: int) -> bool:
+        """The seller stage has applied the record at `offset` of `partition`; True when that
+        makes the partition local."""
+        fence = self._fence.get(partition)
+        if fence is None or offset < fence or partition in self._unsent:
+            return False
+        del self._fence[partition]
+        self.ready.add(partition)
+        return True
 
 
 def seller_hop_messages(hop: dict) -> list[dict]:

@@ -131,3 +131,63 @@ def test_orders_are_counted_once_through_a_sigkill(gateway, worker, broker):
     usage = _stats(broker, at)[("SELLERK", US)]
     assert usage["orders_in_window"] == len(orders) and usage["cap"] == 800, usage
     assert usage["sent_today"] == 1
+
+
+def _hopped_message_ids(bootstrap: str) -> set[str]:
+    """The message ids of every approval that travelled through the seller-stage topic so far."""
+    import asyncio
+
+    import orjson
+    from aiokafka import AIOKafkaConsumer
+
+    from streams.gateway import SELLER_STAGE_TOPIC, seller_hop_messages
+
+    async def go() -> set[str]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            from aiokafka import TopicPartition
+            tps = [TopicPartition(SELLER_STAGE_TOPIC, p) for p in consumer.partitions_for_topic(SELLER_STAGE_TOPIC)
+                   or await _partitions(consumer)]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+            ids: set[str] = set()
+            async def behind() -> bool:
+                return any([await consumer.position(tp) < ends[tp] for tp in tps])
+
+            while await behind():
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    for record in records:
+                        for member in seller_hop_messages(orjson.loads(record.value)):
+                            if member.get("type") == "decision":
+                                ids.add(member["decision"]["message_id"])
+            return ids
+        finally:
+            await consumer.stop()
+
+    async def _partitions(consumer) -> set[int]:
+        await consumer._client.force_metadata_update()
+        return consumer.partitions_for_topic(SELLER_STAGE_TOPIC)
+
+    return asyncio.run(go())
+
+
+def test_approvals_of_a_caught_up_seller_partition_are_judged_without_the_hop(gateway, worker, broker):
+    """Once the seller stage has read back the hops this worker sent to a partition, the order stage
+    judges that partition's approvals itself (LocalSellerPartitions): they are counted the same,
+    and no longer travel through msggate.seller-stage."""
+    at = "2026-11-24T18:00:00Z"
+    order_id = "960-0000001-5550004"
+    gateway.send([("orders.events", placed("SELLERL", order_id, date(2026, 11, 23), 0), None)])
+    rounds = [[f"vol-l-{r}-{i}" for i in range(5)] for r in range(3)]
+    for ids in rounds:   # each round decided before the next: the first ones' hops are the fences
+        gateway.send([("messages.requests", message("SELLERL", mid, order_id, at), None) for mid in ids])
+        found = decisions_for(gateway.collect(lambda f: len(decisions_for(f, set(ids))) == len(ids), timeout=60),
+                              set(ids))
+        assert [found[mid][0]["route"] for mid in ids] == ["approved"] * len(ids)
+    hopped = _hopped_message_ids(broker.bootstrap)
+    assert not set(rounds[-1]) & hopped, "judged through the seller-stage topic after it was read back"
+    usage = _stats(broker, at)[("SELLERL", US)]
+    assert usage["sent_today"] == 15 and usage["orders_in_window"] == 1, usage   # each approval counted once
+    assert '"seller_partition_local"' in worker.log.read_text(errors="replace")

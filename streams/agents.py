@@ -262,8 +262,13 @@ def register_agents(app: faust.App, config: Config) -> None:
     app.on_partitions_revoked.connect(forget_local_sellers)
     app.on_partitions_assigned.connect(forget_local_sellers)
 
+    # Not under exactly_once: Faust commits a changelog write's transaction with the offsets of
+    # the table's own source partition (here the seller-stage one), which a partition judged
+    # locally no longer receives records on; its writes would wait in an open transaction.
+    judge_locally = config.gateway.processing_guarantee == "at_least_once"
+
     async def send_seller_hops() -> None:
-        local = seller_hops.take(local_sellers.ready)
+        local = seller_hops.take(local_sellers.ready) if judge_locally else None
         if local:
             await judge_here(local)
         for partition, key, value in seller_hops.records():
@@ -280,16 +285,20 @@ def register_agents(app: faust.App, config: Config) -> None:
         started = time.perf_counter()
         outcomes = []
         failed = []
-        for partition, members in local.items():
-            stand_in = SellerPartitionEvent(partition)
-            view = local_views.view(partition, stand_in)
-            for member in members:
-                try:
-                    outcomes.append((stand_in.message, on_seller_message(view, member, config, partition)))
-                except Exception as exc:  # never lose the decision: it goes to the dead-letter topic
-                    log.exception("seller_stage_failed", partition=partition, local=True)
-                    failed.append((stand_in.message, exc, orjson.dumps(member)))
-        local_views.flush(set_current_event)
+        try:
+            for partition, members in local.items():
+                stand_in = SellerPartitionEvent(partition)
+                view = local_views.view(partition, stand_in)
+                for member in members:
+                    try:
+                        outcomes.append((stand_in.message, on_seller_message(view, member, config, partition)))
+                    except Exception as exc:  # never lose the decision: it goes to the dead-letter topic
+                        log.exception("seller_stage_failed", partition=partition, local=True)
+                        failed.append((stand_in.message, exc, orjson.dumps(member)))
+            local_views.flush(set_current_event)
+        except BaseException:
+            local_views.clear()   # no stale reads for the next batch; this one is replayed
+            raise
         for message, exc, value in failed:
             await internal_error_to_dead_letter(message, exc, value)
         await act_on_seller_outcomes(outcomes, started)

@@ -25,9 +25,10 @@ from .changelog import BatchedChangelogTable
 from .config import Config
 from .gateway import (BUYER_EVENTS_TOPIC, DEAD_LETTER_TOPIC, INPUT_TOPICS, ORDER_UPDATES_TOPIC,
                       PENDING_EXPIRY_TOPIC, ROUTE_TOPICS, SELLER_STAGE_TOPIC, TABLE_NAMES, LocalSellerPartitions,
-                      PartitionViews, PendingBatch, SellerHops, counts_toward_cap, decide_at, expire_order, expired_orders, expired_seller_keys,
-                      on_buyer_message, on_order_event, on_order_update, on_seller_message, order_cutoff,
-                      seller_hop, seller_hop_messages, seller_partition, seller_sweep_messages)
+                      PartitionViews, PendingBatch, SellerHops, counts_toward_cap, decide_at, expire_order,
+                      expired_orders, expired_seller_keys, on_buyer_message, on_order_event, on_order_update,
+                      on_seller_message, order_cutoff, seller_hop, seller_hop_messages, seller_partition,
+                      seller_sweep_messages)
 from .policy.engine import warm_up
 from .records import InvalidRecord, decode_message_request, decode_order_event
 from .state import ForeignEvent, is_known

@@ -266,7 +266,7 @@ def register_agents(app: faust.App, config: Config) -> None:
     # Not under exactly_once: Faust commits a changelog write's transaction with the offsets of
     # the table's own source partition (here the seller-stage one), which a partition judged
     # locally no longer receives records on; its writes would wait in an open transaction.
-    judge_locally = config.gateway.processing_guarantee == "at_least_once"
+    judge_locally = config.gateway.seller_stage_local and config.gateway.processing_guarantee == "at_least_once"
 
     async def send_seller_hops() -> None:
         local = seller_hops.take(local_sellers.ready) if judge_locally else None

@@ -116,3 +116,13 @@ def test_judged_locally_after_the_fence_counts_as_the_seller_stage_would():
     assert routes == [(o.decision["message_id"], o.decision["route"]) for o in expected if o.decision]
     assert any(route == "blocked" for _, route in routes) and any(route == "approved" for _, route in routes)
     assert table == one_way
+
+
+def test_judging_locally_is_on_by_default_and_can_be_turned_off():
+    assert Config().gateway.seller_stage_local is True
+    assert Config.from_dict({"gateway": {"seller_stage_local": False}}).gateway.seller_stage_local is False
+    import pytest
+
+    from streams.config import ConfigError
+    with pytest.raises(ConfigError, match="seller_stage_local"):
+        Config.from_dict({"gateway": {"seller_stage_local": "no"}})

@@ -11,6 +11,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from streams.timeutil import format_ts, utcnow
 from tests.helpers import request
 
 ORDERS = 600
@@ -76,6 +77,7 @@ def test_sigkill_mid_stream_loses_nothing_and_approves_no_review_twice(gateway, 
     time.sleep(1.0)
     decided_before_kill = len({r["message_id"] for _, r in gateway.collect(lambda f: True, timeout=1)} & ids)
     worker.kill()
+    killed_at_wall = format_ts(utcnow())   # to place the decisions' decided_at on failure
     killed_at = time.monotonic()
     gateway.send([("messages.requests", r, None) for r in stream[cut:]])
     worker.start()
@@ -127,12 +129,22 @@ def test_sigkill_mid_stream_loses_nothing_and_approves_no_review_twice(gateway, 
               if "ERROR" in line or "Traceback" in line or "failed" in line][-20:]
     assert not lost, (f"{len(lost)} requests without a decision, e.g. {sorted(lost)[:5]}; dead letters: "
                       f"{len(dead)} {dead[:5]}\nworker errors:\n" + "\n".join(errors))
-    assert not double_approved, double_approved[:5]
+    def reviews_of(order_id: str) -> list:
+        # rA's and rB's decisions (route, codes, decided_at): on failure, whether each came
+        # before or after the kill, and which one was replayed
+        i = int(order_id.split("-")[1])
+        return [(mid, [(topic, [v["code"] for v in r["violations"]], r.get("decided_at"))
+                       for topic, r in decisions.get(mid, [])]) for mid in (f"f-{i}-rA", f"f-{i}-rB")]
+
+    assert not double_approved, (double_approved[:5], [reviews_of(o) for o in double_approved[:3]],
+                                 f"killed at {killed_at_wall}")
     assert not differing, differing[:5]
     assert not opted_out_approved, opted_out_approved[:5]
     # every order not opted out got exactly its first review request approved
     assert len(approved_reviews) == ORDERS - ORDERS // 10
-    assert all(mids == {f"f-{int(o.split('-')[1])}-rA"} for o, mids in approved_reviews.items())
+    wrong_review = [o for o, mids in approved_reviews.items() if mids != {f"f-{int(o.split('-')[1])}-rA"}]
+    assert not wrong_review, (len(wrong_review), [reviews_of(o) for o in wrong_review[:3]],
+                              f"killed at {killed_at_wall}")
     assert worker.proc.poll() is None
 
 

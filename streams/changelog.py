@@ -73,7 +73,10 @@ class BatchedChangelogTable(faust.Table):
     async def _publish_faust_way(self) -> None:
         # Faust's buffer hands its records to the same producer, which keeps a partition's
         # records in the order it got them
-        await self.app.producer.buffer.flush()
+        try:
+            await self.app.producer.buffer.flush()
+        except RuntimeError as exc:   # the producer is stopping (so is the worker): do not fail the batch
+            log.warning("changelog_buffer_not_flushed", table=self.name, error=str(exc))
 
     def on_key_set(self, key: Any, value: Any) -> None:
         if self._batch is None:

@@ -16,7 +16,7 @@ the changelog, as before. A batch cut short (cancelled) sends what it has not se
 (`send_rest_soon`): the store holds its writes, so the changelog must too. Outside a batch,
 writes go Faust's way.
 
-The order stage sends these records before its seller-stage hops and the approvals it judges
+The order stage sends these records after its seller-stage hops and the approvals it judges
 itself, without waiting for either: a crash in between replays the batch (its offsets are
 committed only after Faust flushes the producer), against the state the changelog has, and
 decides it the same way; the seller stage recognises a hop it has counted by its source. A

@@ -119,7 +119,7 @@ class GatewaySettings:
     fetch_max_wait_ms: int = 100
     # The order stage judges the approvals of seller-stage partitions this worker holds itself,
     # once nothing for them is on its way (LocalSellerPartitions): no hop, p99 at half rate
-    # ~80-110 ms instead of ~180-340 (README "Benchmarks"). false: every approval takes the hop.
+    # 79-151 ms instead of 180-340 (README "Benchmarks"). false: every approval takes the hop.
     # Under exactly_once it is off whatever this says.
     seller_stage_local: bool = True
     # RocksDB store only: block cache + memtables of all the worker's tables and partitions together.

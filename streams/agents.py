@@ -284,25 +284,26 @@ def register_agents(app: faust.App, config: Config) -> None:
         no await between the first read and the write of the table (nor in the seller stage's
         own batch), so neither stage's buffered view hides the other's writes."""
         started = time.perf_counter()
-        outcomes = []
-        failed = []
+        outcomes, failed = [], []
         try:
             for partition, members in local.items():
                 stand_in = SellerPartitionEvent(partition)
-                view = local_views.view(partition, stand_in)
-                for member in members:
-                    try:
-                        outcomes.append((stand_in.message, on_seller_message(view, member, config, partition)))
-                    except Exception as exc:  # never lose the decision: it goes to the dead-letter topic
-                        log.exception("seller_stage_failed", partition=partition, local=True)
-                        failed.append((stand_in.message, exc, orjson.dumps(member)))
+                judge_members(local_views.view(partition, stand_in), members, stand_in.message, outcomes, failed)
             local_views.flush(set_current_event)
         except BaseException:
             local_views.clear()   # no stale reads for the next batch; this one is replayed
             raise
-        for message, exc, value in failed:
-            await internal_error_to_dead_letter(message, exc, value)
-        await act_on_seller_outcomes(outcomes, started)
+        await act_on_seller_outcomes(outcomes, failed, started)
+
+    def judge_members(view, members: list[dict], message, outcomes: list, failed: list) -> None:
+        """The seller stage's step for `members` of one record of `message`'s partition (or, at
+        the order stage, of a stand-in for it): outcomes, and failures for the dead-letter topic."""
+        for member in members:
+            try:
+                outcomes.append((message, on_seller_message(view, member, config, message.partition)))
+            except Exception as exc:  # never lose the decision: it goes to the dead-letter topic
+                log.exception("seller_stage_failed", partition=message.partition, offset=message.offset)
+                failed.append((message, exc, orjson.dumps(member)))
 
     # In memory, per worker: parked requests per input partition (after a restart the restored
     # ones are not counted, so the bound holds within a factor of two).
@@ -462,13 +463,7 @@ def register_agents(app: faust.App, config: Config) -> None:
                     except Exception as exc:
                         failed.append((message, exc, None))
                         continue
-                    view = seller_batch.view(message.partition, event)
-                    for member in members:
-                        try:
-                            outcomes.append((message, on_seller_message(view, member, config, message.partition)))
-                        except Exception as exc:  # never lose the decision: it goes to the dead-letter topic
-                            log.exception("seller_stage_failed", offset=message.offset)
-                            failed.append((message, exc, orjson.dumps(member)))
+                    judge_members(seller_batch.view(message.partition, event), members, message, outcomes, failed)
                 seller_batch.flush(set_current_event)
             except BaseException:
                 seller_batch.clear()   # replayed with their events
@@ -476,11 +471,12 @@ def register_agents(app: faust.App, config: Config) -> None:
             for event in batch:
                 if local_sellers.read_back(event.message.partition, event.message.offset):
                     log.info("seller_partition_local", partition=event.message.partition)
-            for message, exc, value in failed:
-                await internal_error_to_dead_letter(message, exc, value)
-            await act_on_seller_outcomes(outcomes, started)
+            await act_on_seller_outcomes(outcomes, failed, started)
 
-    async def act_on_seller_outcomes(outcomes: list, started: float) -> None:
+    async def act_on_seller_outcomes(outcomes: list, failed: list, started: float) -> None:
+        """After a batch is written: its failures to the dead-letter topic, then its outcomes routed."""
+        for message, exc, value in failed:
+            await internal_error_to_dead_letter(message, exc, value)
         for message, outcome in outcomes:
             try:
                 if outcome.swept:

@@ -30,6 +30,7 @@ from pathlib import Path
 import orjson
 
 from .broker import KafkaBroker, free_port
+from .gateway import OUTPUT_TOPICS
 from .kafka_admin import create_topics
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,6 +157,9 @@ class Phase:
     produced_wall: dict[str, float] = field(default_factory=dict)
     stage_wall: dict[str, float] = field(default_factory=dict)
     consumed_wall: dict[str, float] = field(default_factory=dict)
+    # the output record's broker append time (LogAppendTime, set on the embedded broker's
+    # output topics): splits "after the decision" into the gateway's part and this process's
+    appended_wall: dict[str, float] = field(default_factory=dict)
     routes: dict[str, str] = field(default_factory=dict)
     # --backlog: when the stopped workers were let go (the rate is counted from there)
     resumed_at: float | None = None
@@ -193,16 +197,21 @@ class Phase:
     def split(self) -> dict:
         """Where the latency goes: request produced -> decided in the order stage (consuming,
         the batch window, the engine), then decided -> output consumed, for approvals (through
-        the seller stage) and for the other routes (sent by the order stage itself)."""
+        the seller stage) and for the other routes (sent by the order stage itself); and, where
+        the broker stamps its append time, output appended -> consumed by this process."""
         to_decision, after = [], {"approved": [], "other": []}
         for key, decided in self.stage_wall.items():
             if key in self.produced_wall and key in self.consumed_wall:
                 to_decision.append(decided - self.produced_wall[key])
                 after["approved" if self.routes.get(key) == "approved" else "other"].append(
                     self.consumed_wall[key] - decided)
+        # the last leg, this process consuming what Kafka already has (not the gateway's time)
+        consumed_after_append = [self.consumed_wall[key] - appended for key, appended in self.appended_wall.items()
+                                 if key in self.consumed_wall]
         result = {}
         for name, values in (("to_decision", to_decision), ("approved_after_decision", after["approved"]),
-                             ("other_after_decision", after["other"])):
+                             ("other_after_decision", after["other"]),
+                             ("consumed_after_append", consumed_after_append)):
             if values:
                 values.sort()
                 result |= {f"{name}_p50_ms": _pct(values, 0.50), f"{name}_p99_ms": _pct(values, 0.99)}
@@ -255,6 +264,8 @@ async def _produce_and_collect(bootstrap: str, in_topic: str, out_topics: list[s
                     if record_id in wanted and record_id not in phase.decided_at:
                         phase.decided_at[record_id] = now
                         phase.consumed_wall[record_id] = now_wall
+                        if message.timestamp_type == LOG_APPEND_TIME:
+                            phase.appended_wall[record_id] = message.timestamp / 1000
                         if isinstance(record.get("decided_at"), str):   # the gateway's decisions
                             phase.stage_wall[record_id] = _wall(record["decided_at"])
                             phase.routes[record_id] = record.get("route")
@@ -361,7 +372,33 @@ def start_cluster(bootstrap: str | None, partitions: int, folder: Path) -> Clust
         broker = KafkaBroker(free_port(), data_dir=folder / "kafka", log=lambda *_: None).start()
         bootstrap = broker.bootstrap
     asyncio.run(create_topics(bootstrap, partitions))
+    if broker is not None:   # never on a broker of the user's (--bootstrap)
+        asyncio.run(_stamp_append_time(bootstrap, OUTPUT_TOPICS))
     return Cluster(bootstrap, broker, folder)
+
+
+LOG_APPEND_TIME = 1   # a record's timestamp_type when the broker stamped it
+
+
+async def _stamp_append_time(bootstrap: str, topics: tuple[str, ...]) -> None:
+    """The broker stamps each record of `topics` with its append time (`LogAppendTime`), so the
+    split can tell the gateway's time from this process's consuming: a fresh consumer's first
+    decisions were consumed ~140 ms after Kafka had them, which no figure showed."""
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        responses = await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic,
+                                                              configs={"message.timestamp.type": "LogAppendTime"})
+                                               for topic in topics])
+        for response in responses:
+            for error_code, error_message, _, name in response.resources:
+                if error_code:
+                    raise RuntimeError(f"cannot set LogAppendTime on {name}: {error_message} ({error_code})")
+    finally:
+        await admin.close()
 
 
 def run_gateway(*, orders: int, requests: int, partitions: int, workers: int, store: str, rate: float | None,
@@ -437,9 +474,11 @@ def run_gateway(*, orders: int, requests: int, partitions: int, workers: int, st
                 split = result["latency_split"]
                 if split:
                     say("    split (p50/p99 ms): to the order stage's decision {}/{}; then to the output "
-                        "consumed: approvals (via the seller stage) {}/{}, other routes {}/{}".format(
+                        "consumed: approvals (via the seller stage) {}/{}, other routes {}/{}; of which this "
+                        "process consuming what Kafka had {}/{}".format(
                             *(split.get(f"{name}_{q}_ms", "-") for name in
-                              ("to_decision", "approved_after_decision", "other_after_decision")
+                              ("to_decision", "approved_after_decision", "other_after_decision",
+                               "consumed_after_append")
                               for q in ("p50", "p99"))))
             result["worker_rss_mb"] = [round(peak_rss_mb(w.proc.pid)) for w in procs]
             return result

@@ -35,6 +35,10 @@ def test_bench_e2e_runs_baseline_and_gateway_and_prints_the_contract_line(tmp_pa
     split = data["e2e"]["latency_split"]
     for name in ("to_decision", "approved_after_decision", "other_after_decision"):
         assert 0 <= split[f"{name}_p50_ms"] <= split[f"{name}_p99_ms"], split
+    # the embedded broker stamps outputs with its append time (absent without): this process's
+    # own last leg, apart from the gateway's
+    assert 0 <= split["consumed_after_append_p50_ms"] <= split["consumed_after_append_p99_ms"], split
+    assert "of which this process consuming what Kafka had" in result.stderr
     assert "split (p50/p99 ms): to the order stage's decision" in result.stderr
     # and over time, per half-second of production: every paced request in one window
     windows = data["e2e"]["latency_over_time"]

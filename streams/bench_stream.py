@@ -303,11 +303,14 @@ async def _warm_up(consumer, producer, in_topic: str, parts: list, timeout: floa
     high watermark is known only from one). A fresh consumer's first decisions were consumed
     ~140 ms after Kafka had them (2 of 3 paced phases: decisions appended within ~35 ms of their
     requests in the phase's first 0.1 s, consumed ~145 ms later); that is this process starting,
-    not the gateway, and it decided the p99 of a 5,000-request phase. With this, 0 of 4."""
+    not the gateway, and it decided the p99 of a 5,000-request phase. Warmed, 0 of 7 runs."""
     await producer.partitions_for(in_topic)
     deadline = time.monotonic() + timeout
     while any(consumer.highwater(tp) is None for tp in parts) and time.monotonic() < deadline:
         await consumer.getmany(timeout_ms=50)   # at the end offsets: nothing of this phase yet
+    if any(consumer.highwater(tp) is None for tp in parts):
+        say(f"    warning: the bench's consumer had no fetch response from every output partition within "
+            f"{timeout:.0f} s; its first outputs may be read late")
 
 
 async def _produce_all(producer, in_topic: str, records: list[tuple[bytes, bytes, str]], rate: float | None,
@@ -382,8 +385,7 @@ LOG_APPEND_TIME = 1   # a record's timestamp_type when the broker stamped it
 
 async def _stamp_append_time(bootstrap: str, topics: tuple[str, ...]) -> None:
     """The broker stamps each record of `topics` with its append time (`LogAppendTime`), so the
-    split can tell the gateway's time from this process's consuming: a fresh consumer's first
-    decisions were consumed ~140 ms after Kafka had them, which no figure showed."""
+    split can tell the gateway's time from this process's consuming (`_warm_up` says why)."""
     from aiokafka.admin import AIOKafkaAdminClient
     from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 

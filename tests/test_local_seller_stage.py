@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import date
 
 import orjson
+import pytest
 
-from streams.config import Config
+from streams.config import Config, ConfigError
 from streams.gateway import (BufferedTable, LocalSellerPartitions, SellerHops, on_seller_message, seller_hop_messages,
                              seller_partition)
 from tests.test_seller_batching import _decision, _placed
@@ -121,8 +122,5 @@ def test_judged_locally_after_the_fence_counts_as_the_seller_stage_would():
 def test_judging_locally_is_on_by_default_and_can_be_turned_off():
     assert Config().gateway.seller_stage_local is True
     assert Config.from_dict({"gateway": {"seller_stage_local": False}}).gateway.seller_stage_local is False
-    import pytest
-
-    from streams.config import ConfigError
     with pytest.raises(ConfigError, match="seller_stage_local"):
         Config.from_dict({"gateway": {"seller_stage_local": "no"}})

@@ -11,7 +11,8 @@ the orders, then produces message requests and consumes the decisions in this pr
 
 `baseline` is the trivial pipeline of the issue (decode JSON, bump a per-key table counter,
 send to an output topic; tuned settings), run in the same invocation so that ratios compare
-(the machines are noisy; only ratios taken in one run mean something).
+(the machines are noisy; only ratios taken in one run mean something). It is paced too, so
+that the gateway's p99 can be read against what a pipeline doing no work gets in that run.
 """
 from __future__ import annotations
 
@@ -562,7 +563,11 @@ async def _wait_for_orders(bootstrap: str, events: list[dict], rng: random.Rando
         raise RuntimeError("the seed orders were not processed in time")
 
 
-def run_baseline(*, requests: int, partitions: int, bootstrap: str | None, keys: int, backlog: bool = False) -> dict:
+def run_baseline(*, requests: int, partitions: int, bootstrap: str | None, keys: int, backlog: bool = False,
+                 latency_requests: int = 0, rate: float | None = None) -> dict:
+    """The trivial pipeline as fast as possible, then (`latency_requests`) paced at `rate`, by
+    default half its own rate as the gateway's latency phase is: what Faust, the broker and this
+    machine give a pipeline that does no work, for the gateway's latency to be read against."""
     with tempfile.TemporaryDirectory(prefix="msggate-baseline-") as tmp:
         folder = Path(tmp)
         cluster = start_cluster(bootstrap, partitions, folder)
@@ -583,9 +588,21 @@ def run_baseline(*, requests: int, partitions: int, bootstrap: str | None, keys:
                                              _baseline_records(requests, keys, rng, "b"), None, phase,
                                              timeout=max(120, requests / 500),
                                              backlog_of=[worker.proc.pid] if backlog else ()))
-            return {"partitions": partitions, **phase.summary(),
-                    "worker_cpu_s": round(cpu_seconds(worker.proc.pid) - cpu_before, 2),
-                    "worker_rss_mb": round(peak_rss_mb(worker.proc.pid))}
+            result = {"partitions": partitions, **phase.summary(),
+                      "worker_cpu_s": round(cpu_seconds(worker.proc.pid) - cpu_before, 2)}
+            if latency_requests and result.get("msgs_per_s"):
+                target = rate or max(50.0, result["msgs_per_s"] / 2)
+                say(f"  baseline latency: {latency_requests} records at {target:.0f}/s ...")
+                paced = Phase()
+                asyncio.run(_produce_and_collect(cluster.bootstrap, "bench.baseline.in", ["bench.baseline.out"],
+                                                 _baseline_records(latency_requests, keys, rng, "p"), target, paced,
+                                                 timeout=max(60, latency_requests / target * 3)))
+                latency = paced.summary()
+                result |= {"latency_rate": round(target), "latency_p50_ms": latency.get("p50_ms"),
+                           "latency_p99_ms": latency.get("p99_ms"), "latency_max_ms": latency.get("max_ms"),
+                           "latency_decided": latency.get("decided")}
+            result["worker_rss_mb"] = round(peak_rss_mb(worker.proc.pid))
+            return result
         finally:
             if worker:
                 worker.stop()
@@ -627,8 +644,10 @@ def cmd_bench_stream(args) -> int:
         if args.name in ("baseline", "e2e") and not (args.name == "e2e" and args.no_baseline):
             say(f"bench baseline: trivial Faust pipeline, {args.partitions} partitions")
             results["baseline"] = run_baseline(requests=args.requests, partitions=args.partitions,
-                                               bootstrap=bootstrap, keys=args.orders, backlog=args.backlog)
-            say("  " + _line("baseline", results["baseline"], ["msgs_per_s", "p50_ms", "p99_ms", "worker_cpu_s"]))
+                                               bootstrap=bootstrap, keys=args.orders, backlog=args.backlog,
+                                               latency_requests=args.latency_requests, rate=args.rate)
+            say("  " + _line("baseline", results["baseline"], ["msgs_per_s", "p50_ms", "p99_ms", "worker_cpu_s",
+                                                               "latency_rate", "latency_p50_ms", "latency_p99_ms"]))
         if args.name == "e2e":
             say(f"bench e2e: gateway, {args.partitions} partitions, {args.workers} worker(s), store {args.store}")
             e2e = run_gateway(orders=args.orders, requests=args.requests, partitions=args.partitions,
@@ -638,6 +657,9 @@ def cmd_bench_stream(args) -> int:
             if "baseline" in results and results["baseline"].get("msgs_per_s"):
                 e2e["baseline_msgs_per_s"] = results["baseline"]["msgs_per_s"]
                 e2e["vs_baseline"] = round(e2e["msgs_per_s"] / results["baseline"]["msgs_per_s"], 2)
+                # the trivial pipeline's own p99 at its paced rate: what the machine, Faust and
+                # the broker leave of the latency target in this run
+                e2e["baseline_p99_ms"] = results["baseline"].get("latency_p99_ms")
             results["e2e"] = e2e
         if args.name == "scale":
             runs = {}
@@ -662,7 +684,8 @@ def cmd_bench_stream(args) -> int:
     if args.name == "baseline":
         baseline = results["baseline"]
         print(_line("baseline", baseline, ["msgs_per_s", "p50_ms", "p99_ms", "max_ms", "worker_cpu_s",
-                                           "worker_rss_mb", "partitions"]))
+                                           "worker_rss_mb", "latency_rate", "latency_p50_ms", "latency_p99_ms",
+                                           "partitions"]))
         if baseline.get("decided") != baseline.get("requests"):
             print(f"msggate bench baseline: only {baseline.get('decided')} of {baseline.get('requests')} records "
                   f"came out of the pipeline", file=sys.stderr)
@@ -673,7 +696,7 @@ def cmd_bench_stream(args) -> int:
             print(f"msggate bench e2e: only {e2e.get('decided')} of {e2e.get('requests')} requests were decided",
                   file=sys.stderr)
         print(_line("e2e", e2e, ["msgs_per_s", "p50_ms", "p99_ms", "max_ms", "latency_rate", "baseline_msgs_per_s",
-                                 "vs_baseline", "worker_cpu_s", "worker_rss_mb", "broker_cpu_s", "partitions",
+                                 "vs_baseline", "baseline_p99_ms", "worker_cpu_s", "worker_rss_mb", "broker_cpu_s", "partitions",
                                  "workers", "store"]))
         return 0 if e2e.get("decided") == e2e.get("requests") else 1
     else:

@@ -49,8 +49,10 @@ def register(sub, add_config) -> None:
                     "  engine    the policy engine alone over a generated mix (text/HTML, 6 languages, ~10% violating)\n"
                     "  e2e       the gateway on a fresh embedded Apache Kafka: throughput as fast as possible, then\n"
                     "            latency (request produced -> decision consumed) at half that rate; runs `baseline`\n"
-                    "            first in the same invocation and reports vs_baseline\n"
-                    "  baseline  a trivial tuned Faust pipeline (decode, table counter, send) on the same broker setup\n"
+                    "            first in the same invocation and reports vs_baseline, and baseline_p99_ms (its\n"
+                    "            latency at half its own rate, or at --rate)\n"
+                    "  baseline  a trivial tuned Faust pipeline (decode, table counter, send) on the same broker setup:\n"
+                    "            as fast as possible, then paced like e2e's latency phase\n"
                     "  scale     the gateway with 1 and then 2 workers on the same partitions; CPU per process",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name", choices=("engine", "e2e", "baseline", "scale"))
@@ -62,10 +64,10 @@ def register(sub, add_config) -> None:
     p.add_argument("--workers", type=int, default=1, help="e2e: gateway workers (default 1)")
     p.add_argument("--store", default="memory://", help="e2e/scale: table store, memory:// or rocksdb:// "
                                                           "(needs the rocksdb extra)")
-    p.add_argument("--rate", type=float, help="e2e: requests/s for the latency phase (default: half the "
-                                               "measured throughput)")
-    p.add_argument("--latency-requests", type=int, default=5000, help="e2e: requests in the latency phase "
-                                                                       "(default 5000; 0 skips it)")
+    p.add_argument("--rate", type=float, help="e2e/baseline: requests/s for the latency phase (default: half "
+                                               "the throughput each measured)")
+    p.add_argument("--latency-requests", type=int, default=5000,
+                   help="e2e/baseline: requests in the latency phase, paced (default 5000; 0 skips it)")
     p.add_argument("--no-baseline", action="store_true", help="e2e: skip the baseline run (no vs_baseline)")
     p.add_argument("--backlog", action="store_true",
                    help="e2e/baseline/scale: produce the throughput phase's records while the worker(s) are "

@@ -10,7 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 LINE = re.compile(r"^bench e2e: msgs_per_s=(\d+) p50_ms=([\d.]+) p99_ms=([\d.]+) max_ms=([\d.]+) latency_rate=\d+ "
-                  r"baseline_msgs_per_s=(\d+) vs_baseline=([\d.]+) worker_cpu_s=[\d.]+ worker_rss_mb=\d+ "
+                  r"baseline_msgs_per_s=(\d+) vs_baseline=([\d.]+) baseline_p99_ms=([\d.]+) worker_cpu_s=[\d.]+ "
+                  r"worker_rss_mb=\d+ "
                   r"broker_cpu_s=[\d.]+ partitions=2 workers=1 store=memory://$")
 
 
@@ -30,6 +31,12 @@ def test_bench_e2e_runs_baseline_and_gateway_and_prints_the_contract_line(tmp_pa
     assert data["e2e"]["decided"] == data["e2e"]["requests"] == 300
     assert data["e2e"]["latency_decided"] == 100
     assert data["baseline"]["decided"] == 300
+    # the trivial pipeline paced too (at half its own rate): its p99 is the one on the e2e line
+    assert data["baseline"]["latency_decided"] == 100
+    assert 0 < data["baseline"]["latency_p50_ms"] <= data["baseline"]["latency_p99_ms"]
+    assert data["baseline"]["latency_rate"] == max(50, round(data["baseline"]["msgs_per_s"] / 2))
+    assert float(match.group(7)) == data["e2e"]["baseline_p99_ms"] == data["baseline"]["latency_p99_ms"]
+    assert "baseline latency: 100 records at" in result.stderr
     assert abs(data["e2e"]["vs_baseline"] - data["e2e"]["msgs_per_s"] / data["baseline"]["msgs_per_s"]) < 0.01
     # the latency split by stage: every request's decision seen, approvals and other routes apart
     split = data["e2e"]["latency_split"]

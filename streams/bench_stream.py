@@ -219,6 +219,11 @@ class Phase:
         return result
 
 
+def paced_rate(rate: float | None, measured_msgs_per_s: float) -> float:
+    """A latency phase's rate: `--rate`, else half the rate just measured (at least 50/s)."""
+    return rate or max(50.0, measured_msgs_per_s / 2)
+
+
 def _pct(values: list[float], q: float) -> float:
     return round(values[min(len(values) - 1, int(len(values) * q))] * 1000, 1)
 
@@ -449,7 +454,7 @@ def run_gateway(*, orders: int, requests: int, partitions: int, workers: int, st
                 if cluster.broker_pid else None
             result["wall_s"] = round(wall, 2)
             if latency_requests:
-                target = rate or max(50.0, result["msgs_per_s"] / 2)
+                target = paced_rate(rate, result["msgs_per_s"])
                 say(f"  latency: {latency_requests} requests at {target:.0f}/s ...")
                 paced = Phase()
                 load = [message_request(requests + m, events[m % orders], rng) for m in range(latency_requests)]
@@ -591,7 +596,7 @@ def run_baseline(*, requests: int, partitions: int, bootstrap: str | None, keys:
             result = {"partitions": partitions, **phase.summary(),
                       "worker_cpu_s": round(cpu_seconds(worker.proc.pid) - cpu_before, 2)}
             if latency_requests and result.get("msgs_per_s"):
-                target = rate or max(50.0, result["msgs_per_s"] / 2)
+                target = paced_rate(rate, result["msgs_per_s"])
                 say(f"  baseline latency: {latency_requests} records at {target:.0f}/s ...")
                 paced = Phase()
                 asyncio.run(_produce_and_collect(cluster.bootstrap, "bench.baseline.in", ["bench.baseline.out"],
@@ -696,8 +701,8 @@ def cmd_bench_stream(args) -> int:
             print(f"msggate bench e2e: only {e2e.get('decided')} of {e2e.get('requests')} requests were decided",
                   file=sys.stderr)
         print(_line("e2e", e2e, ["msgs_per_s", "p50_ms", "p99_ms", "max_ms", "latency_rate", "baseline_msgs_per_s",
-                                 "vs_baseline", "baseline_p99_ms", "worker_cpu_s", "worker_rss_mb", "broker_cpu_s", "partitions",
-                                 "workers", "store"]))
+                                 "vs_baseline", "baseline_p99_ms", "worker_cpu_s", "worker_rss_mb", "broker_cpu_s",
+                                 "partitions", "workers", "store"]))
         return 0 if e2e.get("decided") == e2e.get("requests") else 1
     else:
         print(_line("scale", results["scale"], list(results["scale"])))

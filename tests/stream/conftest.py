@@ -12,10 +12,11 @@ from pathlib import Path
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.broker import KafkaBroker, free_port
-from streams.gateway import OUTPUT_TOPICS
+from streams.gateway import APP_ID, OUTPUT_TOPICS, SELLER_STAGE_TOPIC, seller_hop_messages
 from streams.kafka_admin import create_topics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,6 +157,70 @@ class Gateway:
             finally:
                 await consumer.stop()
             return found
+        return asyncio.run(go())
+
+    def trace(self, message_ids: set[str], order_ids: set[str]) -> str:
+        """Where requests without a decision got to, for a failing test's message: each one's
+        input record, the seller-stage hops that carry it, its order's last changelog record (did
+        the order stage decide it?), and the group's committed offsets of those partitions."""
+        async def records(topics: list[str]) -> list:
+            """Every record of `topics` from the beginning to the end offsets at the start."""
+            consumer = AIOKafkaConsumer(*topics, bootstrap_servers=self.bootstrap, auto_offset_reset="earliest",
+                                        enable_auto_commit=False)   # no group: all partitions, nothing committed
+            await consumer.start()
+            try:
+                deadline = time.monotonic() + 60
+                while not consumer.assignment() and time.monotonic() < deadline:
+                    await asyncio.sleep(0.1)
+                tps = list(consumer.assignment())
+                ends = await consumer.end_offsets(tps) if tps else {}
+                out = []
+                while time.monotonic() < deadline and any([await consumer.position(tp) < ends[tp] for tp in tps]):
+                    for batch in (await consumer.getmany(timeout_ms=1000)).values():
+                        out.extend(batch)
+                return out
+            finally:
+                await consumer.stop()
+
+        async def go() -> str:
+            lines, partitions = [], set()
+            for m in await records(["messages.requests"]):
+                if orjson.loads(m.value).get("message_id") in message_ids:
+                    lines.append(f"request {orjson.loads(m.value)['message_id']}: {m.topic}[{m.partition}]@{m.offset}")
+                    partitions.add((m.topic, m.partition))
+            for m in await records([SELLER_STAGE_TOPIC]):
+                for member in seller_hop_messages(orjson.loads(m.value)):
+                    request = (member.get("decision") or {}).get("request") or {}
+                    if request.get("message_id") in message_ids:
+                        lines.append(f"hop of {request['message_id']}: {m.topic}[{m.partition}]@{m.offset} "
+                                     f"source={member.get('source')} timestamp={m.timestamp}")
+                        partitions.add((m.topic, m.partition))
+            last = {}
+            for m in await records([f"{APP_ID}-orders-changelog"]):
+                order_id = orjson.loads(m.key) if m.key else None   # Faust's table keys are JSON
+                if order_id in order_ids:
+                    last[order_id] = (m.partition, m.offset, orjson.loads(m.value) if m.value else None)
+            for order_id, (partition, offset, value) in sorted(last.items()):
+                decisions = (value or {}).get("decisions", {})
+                decided = {m: (decisions[m]["route"], decisions[m].get("source")) for m in sorted(message_ids)
+                           if m in decisions}
+                lines.append(f"order {order_id}: last changelog record [{partition}]@{offset} decides {decided}")
+            watermarks = {}   # the seller stage's, per seller-stage partition: which sources it judged
+            for m in await records([f"{APP_ID}-sellers-changelog"]):
+                key = orjson.loads(m.key) if m.key else ""
+                if key.startswith("w|"):
+                    watermarks[key] = (m.partition, m.offset, orjson.loads(m.value) if m.value else None)
+            lines.extend(f"seller-stage watermarks {key}: [{p}]@{o} {v}" for key, (p, o, v) in sorted(watermarks.items()))
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+            await admin.start()
+            try:
+                committed = await admin.list_consumer_group_offsets(APP_ID)
+            finally:
+                await admin.close()
+            for topic, partition in sorted(partitions):
+                meta = committed.get(TopicPartition(topic, partition))
+                lines.append(f"committed {topic}[{partition}]: {meta.offset if meta else None}")
+            return "\n".join(lines)
         return asyncio.run(go())
 
 

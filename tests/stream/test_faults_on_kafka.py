@@ -127,8 +127,11 @@ def test_sigkill_mid_stream_loses_nothing_and_approves_no_review_twice(gateway, 
     dead = [r.get("reason", "")[:200] for topic, r in found if topic == "messages.dead-letter"]
     errors = [line[:300] for line in worker.log.read_text(errors="replace").splitlines()
               if "ERROR" in line or "Traceback" in line or "failed" in line][-20:]
+    if lost:
+        trace = gateway.trace(set(sorted(lost)[:5]), {oid(int(m.split("-")[1])) for m in sorted(lost)[:5]})
+        (ARTIFACTS / "fault-lost-trace.txt").write_text(trace + "\n")
     assert not lost, (f"{len(lost)} requests without a decision, e.g. {sorted(lost)[:5]}; dead letters: "
-                      f"{len(dead)} {dead[:5]}\nworker errors:\n" + "\n".join(errors))
+                      f"{len(dead)} {dead[:5]}\nwhere they got to:\n{trace}\nworker errors:\n" + "\n".join(errors))
     def reviews_of(order_id: str) -> list:
         # rA's and rB's decisions (route, codes, decided_at): on failure, whether each came
         # before or after the kill, and which one was replayed

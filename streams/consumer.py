@@ -30,6 +30,15 @@ later (a SIGKILL run lost a seller-stage hop so). Unless committed already, they
 here: a record processed before is processed again, as after any restart (at-least-once; the
 stages recognise repeats).
 
+Nor does this consumer commit past an unprocessed record at the head of a partition. Faust's
+`_new_offset` holds the commit only when the first acked offset is *more than one* past the
+committed one (the committed offset is the next record to read), so a single record at the head
+that was delivered but never acked is committed past: lost at the next restart (faust-streaming
+#606, open PR #707; there with concurrency, but any record dropped from a stream buffer does the
+same). Here the commit waits for it (`_new_offset`), or for a gap that covers it (`_add_gap`, which
+Faust also started one past the committed offset). A head still missing after the refetch patience
+is read again from the committed offset (`refetch_missing_heads`): it was dropped, not delayed.
+
 `_drain_messages` is faust-streaming 0.15.3's loop with these changes (marked "msggate");
 tests/test_consumer_gaps.py fails when an upgrade changes Faust's loop, so the copy is re-read.
 """
@@ -143,6 +152,9 @@ class GapCheckingConsumer(aiokafka_driver.Consumer):
         self.gaps_accepted = 0   # gaps confirmed by a refetch and filled
         self.redelivered = 0     # uncommitted records below the read offset, processed (not dropped)
         self._redelivered_at: dict = {}
+        self.heads_refetched = 0   # partitions read again from a committed offset never acked
+        # per partition: (committed offset, when first seen unacked while later offsets were acked)
+        self._missing_heads: dict = {}
 
     def _new_consumer_thread(self):
         return PromptFetchConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -173,7 +185,9 @@ class GapCheckingConsumer(aiokafka_driver.Consumer):
         self.gaps_accepted += 1
         log.info("consumer_gap_accepted", topic=tp.topic, partition=tp.partition,
                  first=first_missing, last=message.offset - 1)
-        await self._add_gap(tp, first_missing, message.offset)
+        # up to the record before this one (Faust's own call includes the record: acked twice then,
+        # which splits the run a commit takes)
+        await self._add_gap(tp, first_missing, message.offset - 1)
         return True
 
     async def _refetch(self, tp, first_missing: int, event: str, **fields) -> None:
@@ -191,6 +205,65 @@ class GapCheckingConsumer(aiokafka_driver.Consumer):
     @Service.timer(1.0)
     async def _refetch_timer(self) -> None:
         await self.seek_overdue_refetches()
+        await self.refetch_missing_heads()
+
+    async def _add_gap(self, tp, offset_from: int, offset_to: int) -> None:
+        """Faust's, except that a gap may start *at* the committed offset: it is the next record to
+        read, so a transaction marker there (the first record after a seek is one past it, judged a
+        jump) is a gap like any other; Faust starts gaps one past it, and the commit would wait."""
+        committed = self._committed_offset[tp]
+        if committed is not None:
+            offset_from = max(offset_from, committed)
+        if offset_from <= offset_to:   # intervaltree intervals exclude their end
+            gap_for_tp = self._gap[tp]
+            gap_for_tp.addi(offset_from, offset_to + 1)
+            await asyncio.sleep(0)
+            gap_for_tp.merge_overlaps()
+
+    def _new_offset(self, tp):
+        """Faust's, but never past the committed offset while that record is neither acked nor a gap."""
+        committed = self._committed_offset[tp]
+        if self._head_missing(tp, committed):
+            seen = self._missing_heads.get(tp)
+            if seen is None or seen[0] != committed:
+                self._missing_heads[tp] = (committed, _now())
+                log.info("consumer_commit_held", topic=tp.topic, partition=tp.partition, committed=committed,
+                         first_acked=min(self._acked[tp]))
+            return None
+        self._missing_heads.pop(tp, None)
+        return super()._new_offset(tp)
+
+    def _head_missing(self, tp, committed: int | None) -> bool:
+        """Later offsets acked, but not the one at `committed` (the next to read), nor is it a gap."""
+        acked = self._acked.get(tp)
+        return committed is not None and bool(acked) and min(acked) > committed \
+            and not self._gap[tp].overlaps(committed)
+
+    async def refetch_missing_heads(self) -> None:
+        """Read again from the committed offset the partitions whose head record has been missing
+        for the refetch patience while later records were acked: with one agent per partition,
+        records are acked in order, so the head was dropped (not still in hand) and would never come
+        otherwise. Records after it come again too and are recognised (at-least-once)."""
+        if not self._missing_heads:
+            return
+        now, assigned = _now(), self.assignment()
+        for tp, (offset, since) in list(self._missing_heads.items()):
+            if tp not in assigned or self._committed_offset.get(tp) != offset or not self._head_missing(tp, offset):
+                del self._missing_heads[tp]   # revoked, committed since, or the head came
+                continue
+            if now - since < REFETCH_PATIENCE_SECONDS:
+                continue
+            self._missing_heads[tp] = (offset, now)
+            self.heads_refetched += 1
+            log.warning("consumer_head_refetch", topic=tp.topic, partition=tp.partition, offset=offset,
+                        first_acked=min(self._acked[tp]), waited_s=round(now - since, 1))
+            try:
+                # Faust's seek: the read offset too, so the refetch is judged as after a restart
+                # (a record one past it is a jump, a marker at it a gap)
+                await self.seek(tp, offset)
+            except Exception as exc:
+                log.warning("consumer_head_refetch_failed", topic=tp.topic, partition=tp.partition,
+                            error=repr(exc))
 
     async def seek_overdue_refetches(self) -> None:
         """Seek again the refetches whose records have not come within the patience.

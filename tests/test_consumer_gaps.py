@@ -148,7 +148,7 @@ def test_the_loop_fills_a_gap_the_refetch_confirms():
     assert run.seeks == [27]
     assert run.processed == [28, 29, 30]
     assert run.consumer.gaps_accepted == 1
-    assert [(i.begin, i.end) for i in run.consumer._gap[TP0]] == [(27, 29)]
+    assert [(i.begin, i.end) for i in run.consumer._gap[TP0]] == [(27, 28)]   # 27 only: 28 is a record
 
 
 def test_the_loop_seeks_again_when_the_refetch_is_overtaken(monkeypatch):
@@ -204,6 +204,120 @@ def test_a_marker_at_the_seek_position_is_a_real_gap():
     run = _Drain([[212, 213], [212, 213]], read_offset=211, sought=True).run()
     assert run.seeks == [211]
     assert run.processed == [212, 213] and run.consumer.gaps_accepted == 1
+    # the gap starts at the committed 211 (Faust's own starts one past it), so the commit moves
+    assert run.consumer._gap[TP0].overlaps(211)
+    _ack(run.consumer, 212, 213)
+    assert run.consumer._new_offset(TP0) == 214
+
+
+# --- the commit head: never past a record at the committed offset that was not acked ------------
+
+def _ack(consumer, *offsets: int) -> None:
+    consumer._acked[TP0].extend(offsets)
+    consumer._acked_index[TP0].update(offsets)
+
+
+def _consumer(committed: int):
+    consumer = make_app("127.0.0.1:9", partitions=1).consumer
+    consumer._committed_offset[TP0] = committed
+    consumer._read_offset[TP0] = 2590
+    return consumer
+
+
+def test_fausts_commit_passes_one_unacked_record_at_the_head():
+    """faust-streaming #606 / PR #707, on Faust's own method: committed 2585 (the next record to
+    read), 2586..2589 acked, 2585 not: Faust commits 2590, and 2585 is never read again."""
+    book = SimpleNamespace(_acked=defaultdict(list, {TP0: [2586, 2587, 2588, 2589]}),
+                           _acked_index=defaultdict(set, {TP0: {2586, 2587, 2588, 2589}}),
+                           _committed_offset=defaultdict(lambda: None, {TP0: 2585}),
+                           _gap=defaultdict(IntervalTree))
+    assert faust_consumer.Consumer._new_offset(book, TP0) == 2590
+
+
+def test_our_commit_waits_for_the_head_then_takes_the_whole_run(monkeypatch):
+    monkeypatch.setattr(gap, "_now", lambda: 100.0)
+    consumer = _consumer(committed=2585)
+    _ack(consumer, 2586, 2587, 2588, 2589)
+    assert consumer._new_offset(TP0) is None
+    assert consumer._missing_heads[TP0] == (2585, 100.0)
+    _ack(consumer, 2585)
+    assert consumer._new_offset(TP0) == 2590
+    assert TP0 not in consumer._missing_heads
+
+
+def test_in_order_acks_commit_as_before():
+    consumer = _consumer(committed=2585)
+    _ack(consumer, 2585, 2586, 2587)
+    assert consumer._new_offset(TP0) == 2588
+    empty = _consumer(committed=2585)
+    assert empty._new_offset(TP0) is None and not empty._missing_heads
+
+
+def test_a_missing_head_is_read_again_past_the_patience(monkeypatch):
+    """The record at the committed offset was dropped (acks are in order per partition, so it is
+    not still in hand): only reading the partition again from there brings it."""
+    now = [100.0]
+    monkeypatch.setattr(gap, "_now", lambda: now[0])
+    consumer = _consumer(committed=2585)
+    revoked = TP("messages.requests", 1)
+    consumer._committed_offset[revoked] = 7
+    consumer._acked[revoked].extend([8, 9])
+    _ack(consumer, 2586, 2587)
+    assert consumer._new_offset(TP0) is None and consumer._new_offset(revoked) is None
+    seeks = []
+
+    async def seek(tp, offset):
+        seeks.append((tp, offset))
+
+    monkeypatch.setattr(consumer, "_seek", seek)
+    monkeypatch.setattr(consumer, "assignment", lambda: {TP0})
+    now[0] = 100.0 + gap.REFETCH_PATIENCE_SECONDS - 0.1
+    consumer.loop.run_until_complete(consumer.refetch_missing_heads())
+    assert seeks == []                                   # not yet: it may still come
+    now[0] = 100.0 + gap.REFETCH_PATIENCE_SECONDS
+    consumer.loop.run_until_complete(consumer.refetch_missing_heads())
+    assert seeks == [(TP0, 2585)] and consumer.heads_refetched == 1
+    # read as after a restart: the read offset is the seek position, so a record one past it is a jump
+    assert consumer._read_offset[TP0] == 2585 and consumer._sought[TP0] == 2585
+    assert revoked not in consumer._missing_heads        # its next owner reads it from the committed offset
+    consumer.loop.run_until_complete(consumer.refetch_missing_heads())
+    assert seeks == [(TP0, 2585)]                        # once per patience, not once per tick
+    _ack(consumer, 2585)                                 # the head came: nothing more to read again
+    now[0] += 2 * gap.REFETCH_PATIENCE_SECONDS
+    consumer.loop.run_until_complete(consumer.refetch_missing_heads())
+    assert seeks == [(TP0, 2585)] and TP0 not in consumer._missing_heads
+
+
+def test_a_head_committed_meanwhile_is_not_read_again(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(gap, "_now", lambda: now[0])
+    consumer = _consumer(committed=2585)
+    _ack(consumer, 2586, 2587)
+    assert consumer._new_offset(TP0) is None
+    consumer._committed_offset[TP0] = 2588               # e.g. a restart's seek, or a gap filled
+    monkeypatch.setattr(consumer, "assignment", lambda: {TP0})
+    now[0] += gap.REFETCH_PATIENCE_SECONDS
+    consumer.loop.run_until_complete(consumer.refetch_missing_heads())
+    assert consumer.heads_refetched == 0 and TP0 not in consumer._missing_heads
+
+
+def test_the_refetched_head_is_processed_and_committed():
+    # After the seek back to 2585: the refetch delivers 2585 (and 2586.. again); 2585 is acked,
+    # and the commit takes the whole run.
+    run = _Drain([[2585, 2586, 2587]], read_offset=2585, sought=True, committed=2585)
+    _ack(run.consumer, 2586, 2587)
+    run.consumer.callback = _acking(run)
+    run.run()
+    assert run.processed == [2585, 2586, 2587] and run.seeks == []
+    assert run.consumer._new_offset(TP0) == 2588
+
+
+def _acking(run: "_Drain"):
+    async def callback(message):
+        run.processed.append(message.offset)
+        if message.offset not in run.consumer._acked_index[TP0]:
+            _ack(run.consumer, message.offset)
+    return callback
 
 
 # --- a refetch no record comes for: the timer seeks again -------------------------------------

@@ -26,6 +26,9 @@ CONSUMER_REFETCHES = Gauge("msggate_consumer_refetches",
 CONSUMER_GAPS_ACCEPTED = Gauge("msggate_consumer_gaps_accepted",
                                "Offset gaps confirmed by a refetch and skipped (transaction markers, compaction), "
                                "since the worker started")
+CONSUMER_HEADS_REFETCHED = Gauge("msggate_consumer_heads_refetched",
+                                 "Partitions read again from their committed offset because that record was "
+                                 "never acked while later ones were (streams/consumer.py), since the worker started")
 STATE_SWEPT = Counter("msggate_state_swept_total", "Table keys deleted by the retention sweep", ["table"])
 UNCOMMITTED = Gauge("msggate_uncommitted_records",
                     "Records read but not yet committed, per assigned input partition: what a restart would "
@@ -100,6 +103,7 @@ def update_lag(consumer) -> None:
     try:
         CONSUMER_REFETCHES.set(getattr(consumer, "refetches", 0))
         CONSUMER_GAPS_ACCEPTED.set(getattr(consumer, "gaps_accepted", 0))
+        CONSUMER_HEADS_REFETCHED.set(getattr(consumer, "heads_refetched", 0))
         assigned = consumer.assignment()
         read_offsets = getattr(consumer, "_read_offset", {})
         for tp in assigned:

@@ -53,7 +53,9 @@ def register(sub, add_config) -> None:
                     "            latency at half its own rate, or at --rate)\n"
                     "  baseline  a trivial tuned Faust pipeline (decode, table counter, send) on the same broker setup:\n"
                     "            as fast as possible, then paced like e2e's latency phase\n"
-                    "  scale     the gateway with 1 and then 2 workers on the same partitions; CPU per process",
+                    "  scale     the gateway with 1 and then 2 workers on the same partitions; CPU per process\n"
+                    "Exits 1 when e2e or baseline left a record of either phase without a decision (the\n"
+                    "line is still printed; stderr says which phase and how many).",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name", choices=("engine", "e2e", "baseline", "scale"))
     p.add_argument("--messages", type=int, default=20000, help="engine: messages in the mix (default 20000)")

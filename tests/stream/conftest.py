@@ -162,7 +162,14 @@ class Gateway:
     def trace(self, message_ids: set[str], order_ids: set[str]) -> str:
         """Where requests without a decision got to, for a failing test's message: each one's
         input record, the seller-stage hops that carry it, its order's last changelog record (did
-        the order stage decide it?), and the group's committed offsets of those partitions."""
+        the order stage decide it?), the seller stage's watermarks (which sources it judged), and
+        the group's committed offsets of those partitions."""
+        def parsed(raw: bytes | None):   # other tests write malformed records to the same topics
+            try:
+                return orjson.loads(raw) if raw else None
+            except orjson.JSONDecodeError:
+                return None
+
         async def records(topics: list[str]) -> list:
             """Every record of `topics` from the beginning to the end offsets at the start."""
             consumer = AIOKafkaConsumer(*topics, bootstrap_servers=self.bootstrap, auto_offset_reset="earliest",
@@ -185,11 +192,13 @@ class Gateway:
         async def go() -> str:
             lines, partitions = [], set()
             for m in await records(["messages.requests"]):
-                if orjson.loads(m.value).get("message_id") in message_ids:
-                    lines.append(f"request {orjson.loads(m.value)['message_id']}: {m.topic}[{m.partition}]@{m.offset}")
+                value = parsed(m.value)
+                if isinstance(value, dict) and value.get("message_id") in message_ids:
+                    lines.append(f"request {value['message_id']}: {m.topic}[{m.partition}]@{m.offset}")
                     partitions.add((m.topic, m.partition))
             for m in await records([SELLER_STAGE_TOPIC]):
-                for member in seller_hop_messages(orjson.loads(m.value)):
+                hop = parsed(m.value)
+                for member in seller_hop_messages(hop) if isinstance(hop, dict) else ():
                     request = (member.get("decision") or {}).get("request") or {}
                     if request.get("message_id") in message_ids:
                         lines.append(f"hop of {request['message_id']}: {m.topic}[{m.partition}]@{m.offset} "
@@ -197,9 +206,9 @@ class Gateway:
                         partitions.add((m.topic, m.partition))
             last = {}
             for m in await records([f"{APP_ID}-orders-changelog"]):
-                order_id = orjson.loads(m.key) if m.key else None   # Faust's table keys are JSON
-                if order_id in order_ids:
-                    last[order_id] = (m.partition, m.offset, orjson.loads(m.value) if m.value else None)
+                order_id = parsed(m.key)   # Faust's table keys are JSON
+                if isinstance(order_id, str) and order_id in order_ids:
+                    last[order_id] = (m.partition, m.offset, parsed(m.value))
             for order_id, (partition, offset, value) in sorted(last.items()):
                 decisions = (value or {}).get("decisions", {})
                 decided = {m: (decisions[m]["route"], decisions[m].get("source")) for m in sorted(message_ids)
@@ -207,9 +216,9 @@ class Gateway:
                 lines.append(f"order {order_id}: last changelog record [{partition}]@{offset} decides {decided}")
             watermarks = {}   # the seller stage's, per seller-stage partition: which sources it judged
             for m in await records([f"{APP_ID}-sellers-changelog"]):
-                key = orjson.loads(m.key) if m.key else ""
-                if key.startswith("w|"):
-                    watermarks[key] = (m.partition, m.offset, orjson.loads(m.value) if m.value else None)
+                key = parsed(m.key)
+                if isinstance(key, str) and key.startswith("w|"):
+                    watermarks[key] = (m.partition, m.offset, parsed(m.value))
             lines.extend(f"seller-stage watermarks {key}: [{p}]@{o} {v}" for key, (p, o, v) in sorted(watermarks.items()))
             admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
             await admin.start()

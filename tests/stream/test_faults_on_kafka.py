@@ -127,6 +127,9 @@ def test_sigkill_mid_stream_loses_nothing_and_approves_no_review_twice(gateway, 
     dead = [r.get("reason", "")[:200] for topic, r in found if topic == "messages.dead-letter"]
     errors = [line[:300] for line in worker.log.read_text(errors="replace").splitlines()
               if "ERROR" in line or "Traceback" in line or "failed" in line][-20:]
+    # and what the consumer did about offsets (refetches, gaps, held commits: streams/consumer.py)
+    consumer = [line[:300] for line in worker.log.read_text(errors="replace").splitlines()
+                if '"event": "consumer_' in line][-20:]
     trace = ""
     if lost:
         try:
@@ -135,7 +138,8 @@ def test_sigkill_mid_stream_loses_nothing_and_approves_no_review_twice(gateway, 
             trace = f"(trace failed: {exc!r})"
         (ARTIFACTS / "fault-lost-trace.txt").write_text(trace + "\n")
     assert not lost, (f"{len(lost)} requests without a decision, e.g. {sorted(lost)[:5]}; dead letters: "
-                      f"{len(dead)} {dead[:5]}\nwhere they got to:\n{trace}\nworker errors:\n" + "\n".join(errors))
+                      f"{len(dead)} {dead[:5]}\nwhere they got to:\n{trace}\nworker errors:\n" + "\n".join(errors)
+                      + "\nworker consumer log:\n" + "\n".join(consumer))
     def reviews_of(order_id: str) -> list:
         # rA's and rB's decisions (route, codes, decided_at): on failure, whether each came
         # before or after the kill, and which one was replayed

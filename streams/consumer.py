@@ -57,9 +57,10 @@ from mode import Service
 
 log = structlog.get_logger("msggate")
 
-# A refetch that keeps showing different jumps is given up on after this many seeks (then the gap
-# is filled, as Faust would have at once); a real gap is confirmed by the first refetch.
-MAX_REFETCHES = 5
+# A gap is accepted only when a refetch shows the same record again (a real gap: a fetch from the
+# first missing offset always starts at the same record). A refetch that shows an earlier record
+# is sought again, however often: until session 16 this gave up after 5 seeks and filled the gap,
+# which could pass records that exist (records of fetches from before the seeks were arriving).
 # Records of the batch fetched before the seek still arrive; this many skipped without the
 # refetch arriving means the seek was lost (e.g. overridden by a rebalance): seek again.
 MAX_SKIPPED = 50_000
@@ -103,13 +104,13 @@ def judge_jump(pending: Refetch | None, first_missing: int, offset: int,
         if pending.skipped + 1 >= MAX_SKIPPED:
             return REFETCH, Refetch(first_missing, pending.seen, pending.seeks + 1, sought_at=now)
         if now - pending.sought_at >= REFETCH_PATIENCE_SECONDS:
-            # seek again; not counted as a seek towards accepting the gap (MAX_REFETCHES):
-            # seeking again is always safe, accepting the gap is not
+            # seek again (not counted in `seeks`, which counts jumps seen): always safe under
+            # at-least-once; accepting the gap is not
             return REFETCH, Refetch(first_missing, pending.seen, pending.seeks, sought_at=now)
         return SKIP, Refetch(first_missing, pending.seen, pending.seeks, pending.skipped + 1, pending.sought_at)
-    # An earlier record than last time but still not the first missing one: look again, a few times.
-    if pending.seeks >= MAX_REFETCHES:
-        return ACCEPT_GAP, None
+    # An earlier record than last time but still not the first missing one: a record of a fetch from
+    # before the seek, or the refetch's first record. Look again, with it as the one to see twice;
+    # each stale fetch can do this once, so it converges on the refetch's own first record.
     return REFETCH, Refetch(first_missing, offset, pending.seeks + 1, sought_at=now)
 
 

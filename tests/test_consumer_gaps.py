@@ -41,11 +41,15 @@ def test_records_fetched_before_the_seek_are_skipped():
     assert state == gap.Refetch(27, 42, seeks=1, skipped=1)
 
 
-def test_an_earlier_record_is_refetched_again_a_bounded_number_of_times():
+def test_an_earlier_record_is_refetched_again_never_taken_for_a_gap():
+    # Records of fetches from before the seeks keep arriving, each earlier than the last: none is
+    # proof that 27.. do not exist (until session 16, the fifth such record filled the gap).
     state = gap.Refetch(27, 42)
-    for seen in range(41, 41 - gap.MAX_REFETCHES + 1, -1):
+    for seen in range(41, 29, -1):
         action, state = gap.judge_jump(state, first_missing=27, offset=seen)
         assert action == gap.REFETCH and state.seen == seen
+    assert state.seeks == 13
+    # the refetch's own first record twice: a real gap
     action, state = gap.judge_jump(state, first_missing=27, offset=30)
     assert (action, state) == (gap.ACCEPT_GAP, None)
 

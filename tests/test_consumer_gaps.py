@@ -155,6 +155,15 @@ def test_the_loop_fills_a_gap_the_refetch_confirms():
     assert [(i.begin, i.end) for i in run.consumer._gap[TP0]] == [(27, 28)]   # 27 only: 28 is a record
 
 
+def test_the_loop_never_fills_a_gap_from_stale_records_arriving_earlier_each_time():
+    # Records of fetches from before the seeks, each earlier than the last, then the refetch from
+    # 27. Until session 16 the sixth filled 27..36 as a gap: committed past records that exist.
+    run = _Drain([[42], [41], [40], [39], [38], [37], list(range(27, 46))], read_offset=26).run()
+    assert run.seeks == [27] * 6
+    assert run.processed == list(range(27, 46))
+    assert run.consumer.gaps_accepted == 0 and not run.consumer._gap[TP0]
+
+
 def test_the_loop_seeks_again_when_the_refetch_is_overtaken(monkeypatch):
     # Read offset 26; 42.. arrive, the refetch's seek is overtaken (only later records come),
     # then, past the patience, the loop seeks again and the refetch from 27 arrives.

@@ -224,6 +224,14 @@ def paced_rate(rate: float | None, measured_msgs_per_s: float) -> float:
     return rate or max(50.0, measured_msgs_per_s / 2)
 
 
+def run_paced(bootstrap: str, topic: str, outputs: list[str], records: list, rate: float) -> Phase:
+    """A latency phase: `records` produced at `rate` per second, their outputs consumed."""
+    paced = Phase()
+    asyncio.run(_produce_and_collect(bootstrap, topic, outputs, records, rate, paced,
+                                     timeout=max(60, len(records) / rate * 3)))
+    return paced
+
+
 def _pct(values: list[float], q: float) -> float:
     return round(values[min(len(values) - 1, int(len(values) * q))] * 1000, 1)
 
@@ -440,8 +448,7 @@ def run_gateway(*, orders: int, requests: int, partitions: int, workers: int, st
             throughput = Phase()
             started = time.monotonic()
             asyncio.run(_produce_and_collect(
-                cluster.bootstrap, "messages.requests",
-                ["messages.approved", "messages.blocked", "messages.needs-important", "messages.dead-letter"],
+                cluster.bootstrap, "messages.requests", list(OUTPUT_TOPICS),
                 [(r["order_id"].encode(), orjson.dumps(r), r["message_id"]) for r in load], None, throughput,
                 timeout=max(120, requests / 200), backlog_of=[w.proc.pid for w in procs] if backlog else ()))
             wall = time.monotonic() - started
@@ -456,15 +463,11 @@ def run_gateway(*, orders: int, requests: int, partitions: int, workers: int, st
             if latency_requests:
                 target = paced_rate(rate, result["msgs_per_s"])
                 say(f"  latency: {latency_requests} requests at {target:.0f}/s ...")
-                paced = Phase()
                 load = [message_request(requests + m, events[m % orders], rng) for m in range(latency_requests)]
                 cpu_before = {w.proc.pid: cpu_seconds(w.proc.pid) for w in procs}
                 broker_cpu_before = cpu_seconds(cluster.broker_pid) if cluster.broker_pid else 0.0
-                asyncio.run(_produce_and_collect(
-                    cluster.bootstrap, "messages.requests",
-                    ["messages.approved", "messages.blocked", "messages.needs-important", "messages.dead-letter"],
-                    [(r["order_id"].encode(), orjson.dumps(r), r["message_id"]) for r in load], target, paced,
-                    timeout=max(60, latency_requests / target * 3)))
+                paced = run_paced(cluster.bootstrap, "messages.requests", list(OUTPUT_TOPICS),
+                                  [(r["order_id"].encode(), orjson.dumps(r), r["message_id"]) for r in load], target)
                 latency = paced.summary()
                 result |= {"latency_rate": round(target), "latency_requests": latency_requests,
                            "p50_ms": latency.get("p50_ms"),
@@ -599,11 +602,8 @@ def run_baseline(*, requests: int, partitions: int, bootstrap: str | None, keys:
             if latency_requests and result.get("msgs_per_s"):
                 target = paced_rate(rate, result["msgs_per_s"])
                 say(f"  baseline latency: {latency_requests} records at {target:.0f}/s ...")
-                paced = Phase()
-                asyncio.run(_produce_and_collect(cluster.bootstrap, "bench.baseline.in", ["bench.baseline.out"],
-                                                 _baseline_records(latency_requests, keys, rng, "p"), target, paced,
-                                                 timeout=max(60, latency_requests / target * 3)))
-                latency = paced.summary()
+                latency = run_paced(cluster.bootstrap, "bench.baseline.in", ["bench.baseline.out"],
+                                    _baseline_records(latency_requests, keys, rng, "p"), target).summary()
                 result |= {"latency_rate": round(target), "latency_requests": latency_requests,
                            "latency_p50_ms": latency.get("p50_ms"),
                            "latency_p99_ms": latency.get("p99_ms"), "latency_max_ms": latency.get("max_ms"),

@@ -163,7 +163,7 @@ class Gateway:
         """Where requests without a decision got to, for a failing test's message: each one's
         input record, the seller-stage hops that carry it, its order's last changelog record (did
         the order stage decide it?), the seller stage's watermarks (which sources it judged), and
-        the group's committed offsets of those partitions."""
+        the group's committed offsets of those partitions. Never raises."""
         def parsed(raw: bytes | None):   # other tests write malformed records to the same topics
             try:
                 return orjson.loads(raw) if raw else None
@@ -230,7 +230,10 @@ class Gateway:
                 meta = committed.get(TopicPartition(topic, partition))
                 lines.append(f"committed {topic}[{partition}]: {meta.offset if meta else None}")
             return "\n".join(lines)
-        return asyncio.run(go())
+        try:
+            return asyncio.run(go())
+        except Exception as exc:   # called on a failure: the loss is what to report, not the trace's own error
+            return f"(trace failed: {exc!r})"
 
 
 @pytest.fixture(scope="session")

@@ -106,7 +106,7 @@ class GatewaySettings:
     max_html_attributes: int = 20_000
     # The order stage takes up to order_batch_max records at a time, or what arrived within
     # order_batch_window_ms; a batch's seller-stage hops go out as one record per partition.
-    # Bigger batches: more throughput, more latency (README "Benchmarks"); 1 is one at a time.
+    # Bigger batches: more throughput, more latency (docs/benchmarks.md); 1 is one at a time.
     # 20 ms, not 10: ~10% more msgs/s and ~10% less CPU per request in bench e2e (fewer hop
     # records per approval), for ~5 ms more latency on average.
     order_batch_max: int = 500
@@ -115,11 +115,11 @@ class GatewaySettings:
     # aiokafka sends no fetch while one is in flight: a fetch of only the quiet partitions (the
     # busy ones still had records waiting in the worker) held the busy ones back for up to this
     # long. At 1500 ms, bench e2e's latency at 250/s was p50 ~2.7 s in 4 of 6 runs; at 100 ms,
-    # 0.10-0.28 s in 8 of 8 (README "Benchmarks"). An idle worker then asks ~10 times a second.
+    # 0.10-0.28 s in 8 of 8 (docs/benchmarks.md). An idle worker then asks ~10 times a second.
     fetch_max_wait_ms: int = 100
     # The order stage judges the approvals of seller-stage partitions this worker holds itself,
     # once nothing for them is on its way (LocalSellerPartitions): no hop, p99 at half rate
-    # 79-151 ms instead of 180-340 (README "Benchmarks"). false: every approval takes the hop.
+    # 79-151 ms instead of 180-340 (docs/benchmarks.md). false: every approval takes the hop.
     # Under exactly_once it is off whatever this says.
     seller_stage_local: bool = True
     # RocksDB store only: block cache + memtables of all the worker's tables and partitions together.

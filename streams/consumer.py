@@ -1,5 +1,5 @@
 """Faust's Kafka consumer, with its gap filling made safe (README "Guarantees"), and with a
-fetch wait of our choosing (`PromptFetchConsumerThread`, README "Benchmarks").
+fetch wait of our choosing (`PromptFetchConsumerThread`, docs/benchmarks.md).
 
 faust-streaming's consumer (`faust/transport/consumer.py`, `Consumer._drain_messages`) keeps a
 read offset per partition. When a fetched record's offset jumps more than one past it, Faust
@@ -273,7 +273,7 @@ class GapCheckingConsumer(aiokafka_driver.Consumer):
         can be overtaken (by Faust's own seek to the committed offset, around a restart) by a
         position past every record the partition holds; if nothing more is produced to it (the
         seller stage's partitions once a burst is over), no record ever comes to tell. Seen in
-        SIGKILL stress runs with a consumer change that is not on main (README "Benchmarks"):
+        SIGKILL stress runs with a consumer change that is not on main (docs/benchmarks.md):
         seller-stage partitions refetching "expected 10, got 14" received nothing for four
         minutes, and the approvals in them were never routed. Seeking again is
         always safe under at-least-once (records already read come again and are recognised)."""

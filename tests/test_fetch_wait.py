@@ -1,7 +1,7 @@
 """The worker's consumer asks the broker to hold a fetch at most `[gateway] fetch_max_wait_ms`
 (streams/consumer.py, PromptFetchConsumerThread), not the 1500 ms faust-streaming fixes.
 
-Why it matters is a latency under load (README "Benchmarks": p50 ~2.7 s against 0.13-0.28 s
+Why it matters is a latency under load (docs/benchmarks.md: p50 ~2.7 s against 0.13-0.28 s
 at 250 requests/s), which belongs in `msggate bench`, not in a timed assertion here; these
 tests pin the path from the configuration to the aiokafka consumer the worker creates."""
 from __future__ import annotations

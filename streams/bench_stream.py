@@ -237,10 +237,12 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def _produce_and_collect(bootstrap: str, in_topic: str, out_topics: list[str], records: list[tuple[bytes, bytes, str]],
-                               rate: float | None, phase: Phase, timeout: float, backlog_of: list[int] = ()) -> None:
+                               rate: float | None, phase: Phase, timeout: float, backlog_of: list[int] = (),
+                               progress=None) -> None:
     """Produce `records` (key, value, id) at `rate`/s (None: as fast as possible); consume their outputs.
     `backlog_of`: worker pids stopped (SIGSTOP) while all records are produced, then let go: the
-    rate is then the workers' own, without this process producing beside them."""
+    rate is then the workers' own, without this process producing beside them. `progress`: a
+    callable whose text is added to each progress line."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
     from aiokafka import TopicPartition
@@ -284,7 +286,7 @@ async def _produce_and_collect(bootstrap: str, in_topic: str, out_topics: list[s
                             phase.stage_wall[record_id] = _wall(record["decided_at"])
                             phase.routes[record_id] = record.get("route")
             if not producing and now >= next_report:   # the producer reports while it runs
-                say(f"    decided {len(phase.decided_at)}/{len(wanted)}")
+                say(f"    decided {len(phase.decided_at)}/{len(wanted)}" + (f", {progress()}" if progress else ""))
                 next_report = now + 5
         missing = len(wanted) - len(set(phase.decided_at) & wanted)
         if missing:
@@ -436,7 +438,8 @@ def run_gateway(*, orders: int, requests: int, partitions: int, workers: int, st
                                  [(e["order_id"].encode(), orjson.dumps(e)) for e in events]))
             say("  waiting until the worker has processed the seed orders ...")
             try:
-                asyncio.run(_wait_for_orders(cluster.bootstrap, events, rng, timeout=max(60.0, orders / 200)))
+                asyncio.run(_wait_for_orders(cluster.bootstrap, events, rng, timeout=max(60.0, orders / 200),
+                                             workers=procs))
             except RuntimeError as exc:   # the lag check below is the real condition; say what happened
                 say(f"  warning: {exc}; waiting for the consumer lag instead")
             _wait_idle(procs, timeout=max(120.0, orders / 100))
@@ -504,20 +507,29 @@ def run_gateway(*, orders: int, requests: int, partitions: int, workers: int, st
                 cluster.broker.stop()
 
 
-def _report_stall(workers: list[Worker]) -> None:
-    """Requests left without a decision: say what the workers were doing (lag per partition,
-    their warnings), so a stalled run can be diagnosed from its output alone."""
+def _metric_rows(worker: Worker, name: str) -> list[tuple[str, float]]:
+    """(labels, value) of each sample of `name` on the worker's /metrics page."""
     import re
     import urllib.request
 
+    with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return [(labels, float(value)) for labels, value in re.findall(rf"^{name}\{{([^}}]*)\}} ([0-9.e+]+)$", text, re.M)]
+
+
+def _consumer_lag(workers: list[Worker]) -> float:
+    """Records the workers have yet to read, over all their partitions (the gauge refreshes every 5 s)."""
+    return sum(value for worker in workers for _, value in _metric_rows(worker, "msggate_consumer_lag"))
+
+
+def _report_stall(workers: list[Worker]) -> None:
+    """Requests left without a decision: say what the workers were doing (lag per partition,
+    their warnings), so a stalled run can be diagnosed from its output alone."""
     for index, worker in enumerate(workers):
         say(f"  worker {index} (pid {worker.proc.pid}, {'running' if worker.proc.poll() is None else 'exited'}):")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/metrics", timeout=5) as response:
-                text = response.read().decode()
             for name in ("msggate_consumer_lag", "msggate_uncommitted_records"):
-                rows = re.findall(rf"^{name}\{{([^}}]*)\}} ([0-9.e+]+)$", text, re.M)
-                busy = [f"{labels} {float(value):,.0f}" for labels, value in rows if float(value) > 0]
+                busy = [f"{labels} {value:,.0f}" for labels, value in _metric_rows(worker, name) if value > 0]
                 say(f"    {name}: " + ("; ".join(busy) if busy else "0 everywhere"))
         except OSError as exc:
             say(f"    metrics unreadable: {exc}")
@@ -527,22 +539,24 @@ def _report_stall(workers: list[Worker]) -> None:
             say(f"    {line[:220]}")
 
 
+def _lag_text(workers: list[Worker]) -> str:
+    try:
+        return f"workers' consumer lag {_consumer_lag(workers):,.0f} records"
+    except OSError as exc:   # a progress line never stops the run
+        return f"consumer lag unreadable ({exc})"
+
+
 def _wait_idle(workers: list[Worker], timeout: float) -> None:
     """Wait until no worker lags on any partition (the seed also feeds the buyer and seller
     stages: their backlog would otherwise be measured as request latency)."""
-    import re
-    import urllib.request
-
-    say("  waiting until the buyer and seller stages have caught up ...")
+    # Also the order stage's: with a large seed the probe requests above may have been decided
+    # ORD001 at the end of their grace period, before their orders were read.
+    say("  waiting until the workers have read everything (order, buyer and seller stages) ...")
     deadline = time.monotonic() + timeout
     idle_since = None
     next_report = time.monotonic() + 10
     while time.monotonic() < deadline:
-        lag = 0.0
-        for worker in workers:
-            with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/metrics", timeout=5) as response:
-                text = response.read().decode()
-            lag += sum(float(v) for v in re.findall(r"^msggate_consumer_lag\{[^}]*\} ([0-9.e+]+)$", text, re.M))
+        lag = _consumer_lag(workers)
         if lag == 0:
             idle_since = idle_since or time.monotonic()
             if time.monotonic() - idle_since > 6:   # the gauge refreshes every 5 s
@@ -556,8 +570,10 @@ def _wait_idle(workers: list[Worker], timeout: float) -> None:
     raise RuntimeError(f"the workers did not catch up with the seed within {timeout:.0f} s (lag {lag:,.0f})")
 
 
-async def _wait_for_orders(bootstrap: str, events: list[dict], rng: random.Random, timeout: float) -> None:
-    """Send one request per partition-ish sample of orders; when all are decided, the seed is in."""
+async def _wait_for_orders(bootstrap: str, events: list[dict], rng: random.Random, timeout: float,
+                           workers: list[Worker]) -> None:
+    """Send one request per partition-ish sample of orders; when all are decided, the seed is in.
+    Progress lines say the workers' consumer lag: a seed of a million orders takes many minutes."""
     probe = Phase()
     sample = [events[i] for i in range(0, len(events), max(1, len(events) // 32))] + [events[-1]]
     records = []
@@ -567,7 +583,7 @@ async def _wait_for_orders(bootstrap: str, events: list[dict], rng: random.Rando
         records.append((request["order_id"].encode(), orjson.dumps(request), request["message_id"]))
     await _produce_and_collect(bootstrap, "messages.requests",
                                ["messages.approved", "messages.blocked", "messages.needs-important"],
-                               records, None, probe, timeout=timeout)
+                               records, None, probe, timeout=timeout, progress=lambda: _lag_text(workers))
     if len(probe.decided_at) < len(records):
         raise RuntimeError("the seed orders were not processed in time")
 

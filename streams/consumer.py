@@ -57,10 +57,6 @@ from mode import Service
 
 log = structlog.get_logger("msggate")
 
-# A gap is accepted only when a refetch shows the same record again (a real gap: a fetch from the
-# first missing offset always starts at the same record). A refetch that shows an earlier record
-# is sought again, however often: until session 16 this gave up after 5 seeks and filled the gap,
-# which could pass records that exist (records of fetches from before the seeks were arriving).
 # Records of the batch fetched before the seek still arrive; this many skipped without the
 # refetch arriving means the seek was lost (e.g. overridden by a rebalance): seek again.
 MAX_SKIPPED = 50_000
@@ -94,6 +90,11 @@ def judge_jump(pending: Refetch | None, first_missing: int, offset: int,
     """What to do with a record at `offset` when the partition's next record should have been
     `first_missing` (the read offset after a seek, else one past it), given the refetch under way
     for it, if any; `now` is the monotonic clock.
+
+    A gap is accepted only when a refetch shows the same record again (a real gap: a fetch from the
+    first missing offset always starts at the same record). A refetch that shows an earlier record
+    is sought again, however often: until session 16 this gave up after 5 seeks and filled the gap,
+    which could pass records that exist (records of fetches from before the seeks were arriving).
 
     Returns the action and the refetch state to keep (None: none under way)."""
     if pending is None or pending.first_missing != first_missing:

@@ -125,11 +125,10 @@ def test_sigkill_mid_stream_loses_nothing_and_approves_no_review_twice(gateway, 
     # On failure, say where to look: dead letters (they carry no message_id at the top level)
     # and what the worker logged (one run lost whole seller-stage records skipped after a restart).
     dead = [r.get("reason", "")[:200] for topic, r in found if topic == "messages.dead-letter"]
-    errors = [line[:300] for line in worker.log.read_text(errors="replace").splitlines()
-              if "ERROR" in line or "Traceback" in line or "failed" in line][-20:]
+    log_lines = worker.log.read_text(errors="replace").splitlines()
+    errors = [line[:300] for line in log_lines if "ERROR" in line or "Traceback" in line or "failed" in line][-20:]
     # and what the consumer did about offsets (refetches, gaps, held commits: streams/consumer.py)
-    consumer = [line[:300] for line in worker.log.read_text(errors="replace").splitlines()
-                if '"event": "consumer_' in line][-20:]
+    consumer = [line[:300] for line in log_lines if '"event": "consumer_' in line][-20:]
     trace = ""
     if lost:
         trace = gateway.trace(set(sorted(lost)[:5]), {oid(int(m.split("-")[1])) for m in sorted(lost)[:5]})
